@@ -1,0 +1,304 @@
+// Mirrors modeling/sam/mask_decoder.py (MaskDecoder). See the header.
+
+#include "model/mask_decoder.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <c10/util/Exception.h>
+
+#include <initializer_list>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "model/prompt_encoder.h"
+
+namespace sam2 {
+namespace {
+
+// Value of the object-score logit when the model has no object-score head.
+constexpr double kDefaultObjectScoreLogit = 10.0;
+constexpr double kLayerNorm2dEps = 1e-6;
+
+std::string ShapeOf(const at::Tensor& t) {
+  if (!t.defined()) return "undefined";
+  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
+}
+
+bool HasShape(const at::Tensor& t, std::initializer_list<int64_t> shape) {
+  if (!t.defined() || t.dim() != static_cast<int64_t>(shape.size())) {
+    return false;
+  }
+  int64_t i = 0;
+  for (int64_t s : shape) {
+    if (s >= 0 && t.size(i) != s) return false;
+    ++i;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<MaskDecoder> MaskDecoder::Create(const Sam2Config& config,
+                                                const StateDict& weights) {
+  return Create(config, ModuleWeights(weights, "sam_mask_decoder."));
+}
+
+absl::StatusOr<MaskDecoder> MaskDecoder::Create(const Sam2Config& config,
+                                                ModuleWeights weights) {
+  const int64_t c = config.HiddenDim();
+  if (c <= 0 || c % 8 != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mask decoder: transformer dim ", c, " must be a positive multiple of 8"));
+  }
+  absl::StatusOr<TwoWayTransformer> transformer =
+      TwoWayTransformer::Create(config, weights.Child("transformer"));
+  if (!transformer.ok()) return transformer.status();
+
+  MaskDecoder d;
+  d.transformer_ = *std::move(transformer);
+  d.transformer_dim_ = c;
+  d.num_mask_tokens_ = kNumMaskTokens;
+  d.pred_obj_scores_ = config.pred_obj_scores;
+  d.pred_obj_scores_mlp_ = config.pred_obj_scores_mlp;
+  d.use_high_res_features_ = config.use_high_res_features_in_sam;
+  d.use_multimask_token_for_obj_ptr_ = config.use_multimask_token_for_obj_ptr;
+  d.extra_args_ = config.sam_mask_decoder_extra_args;
+
+  const at::Tensor iou_token = weights.Get("iou_token.weight", {1, c});
+  const at::Tensor mask_tokens =
+      weights.Get("mask_tokens.weight", {kNumMaskTokens, c});
+  at::Tensor obj_score_token;
+  if (d.pred_obj_scores_) {
+    obj_score_token = weights.Get("obj_score_token.weight", {1, c});
+  }
+  d.upscale0_.weight = weights.Get("output_upscaling.0.weight", {c, c / 4, 2, 2});
+  d.upscale0_.bias = weights.Get("output_upscaling.0.bias", {c / 4});
+  d.upscale_norm_.weight = weights.Get("output_upscaling.1.weight", {c / 4});
+  d.upscale_norm_.bias = weights.Get("output_upscaling.1.bias", {c / 4});
+  d.upscale3_.weight =
+      weights.Get("output_upscaling.3.weight", {c / 4, c / 8, 2, 2});
+  d.upscale3_.bias = weights.Get("output_upscaling.3.bias", {c / 8});
+  ModuleWeights hyper = weights.Child("output_hypernetworks_mlps");
+  for (int i = 0; i < kNumMaskTokens; ++i) {
+    d.hypernetworks_.push_back(
+        SamMlp::Load(hyper.Child(std::to_string(i)), c, c, c / 8, 3));
+  }
+  d.iou_head_ = SamMlp::Load(weights.Child("iou_prediction_head"), c,
+                             kIouHeadHiddenDim, kNumMaskTokens, kIouHeadDepth,
+                             config.iou_prediction_use_sigmoid);
+  if (d.pred_obj_scores_) {
+    if (d.pred_obj_scores_mlp_) {
+      d.obj_score_mlp_ =
+          SamMlp::Load(weights.Child("pred_obj_score_head"), c, c, 1, 3);
+    } else {
+      d.obj_score_linear_ =
+          LinearParams::Load(weights, "pred_obj_score_head", c, 1);
+    }
+  }
+  if (!weights.status().ok()) return weights.status();
+
+  try {
+    c10::InferenceMode guard;
+    d.output_tokens_ =
+        d.pred_obj_scores_ ? at::cat({obj_score_token, iou_token, mask_tokens}, 0)
+                           : at::cat({iou_token, mask_tokens}, 0);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("mask decoder: ", e.what_without_backtrace()));
+  }
+  d.token_offset_ = d.pred_obj_scores_ ? 1 : 0;
+  return d;
+}
+
+absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
+    const at::Tensor& image_embeddings, const at::Tensor& image_pe,
+    const at::Tensor& sparse_prompt_embeddings,
+    const at::Tensor& dense_prompt_embeddings, bool repeat_image,
+    absl::Span<const at::Tensor> high_res_features) const {
+  const int64_t b = sparse_prompt_embeddings.size(0);
+  const at::Tensor output_tokens =
+      output_tokens_.unsqueeze(0).expand({b, -1, -1});
+  const at::Tensor tokens = at::cat({output_tokens, sparse_prompt_embeddings}, 1);
+
+  at::Tensor src = repeat_image ? at::repeat_interleave(image_embeddings, b, 0)
+                                : image_embeddings;
+  src = src + dense_prompt_embeddings;
+  const at::Tensor pos_src = at::repeat_interleave(image_pe, b, 0);
+  const int64_t c = src.size(1), h = src.size(2), w = src.size(3);
+
+  absl::StatusOr<TwoWayTransformerOutput> t =
+      transformer_.Forward(src, pos_src, tokens);
+  if (!t.ok()) return t.status();
+  const at::Tensor& hs = t->queries;
+  const at::Tensor iou_token_out = hs.select(1, token_offset_);
+  const at::Tensor mask_tokens_out =
+      hs.slice(1, token_offset_ + 1, token_offset_ + 1 + num_mask_tokens_);
+
+  // Upscale the image tokens back to a map, adding the high-res features.
+  const at::Tensor src_map = t->keys.transpose(1, 2).reshape({b, c, h, w});
+  at::Tensor up = at::conv_transpose2d(src_map, upscale0_.weight,
+                                       upscale0_.bias, {2, 2});
+  if (use_high_res_features_) up = up + high_res_features[1];
+  up = at::gelu(LayerNorm2d(up, upscale_norm_.weight, upscale_norm_.bias,
+                            kLayerNorm2dEps));
+  up = at::conv_transpose2d(up, upscale3_.weight, upscale3_.bias, {2, 2});
+  if (use_high_res_features_) up = up + high_res_features[0];
+  up = at::gelu(up);
+
+  std::vector<at::Tensor> hyper_in_list;
+  hyper_in_list.reserve(num_mask_tokens_);
+  for (int i = 0; i < num_mask_tokens_; ++i) {
+    hyper_in_list.push_back(hypernetworks_[i](mask_tokens_out.select(1, i)));
+  }
+  const at::Tensor hyper_in = at::stack(hyper_in_list, 1);
+  const int64_t uc = up.size(1), uh = up.size(2), uw = up.size(3);
+  const at::Tensor masks =
+      at::matmul(hyper_in, up.reshape({b, uc, uh * uw})).view({b, -1, uh, uw});
+
+  PredictMasksOutput out;
+  out.masks = masks;
+  out.iou_pred = iou_head_(iou_token_out);
+  out.mask_tokens_out = mask_tokens_out;
+  if (pred_obj_scores_) {
+    const at::Tensor token0 = hs.select(1, 0);
+    out.object_score_logits = pred_obj_scores_mlp_ ? obj_score_mlp_(token0)
+                                                   : obj_score_linear_(token0);
+  } else {
+    out.object_score_logits =
+        at::full({b, 1}, kDefaultObjectScoreLogit, out.iou_pred.options());
+  }
+  return out;
+}
+
+std::pair<at::Tensor, at::Tensor> MaskDecoder::DynamicMultimaskViaStability(
+    const at::Tensor& all_mask_logits, const at::Tensor& all_iou_scores) const {
+  // Best multimask output (tokens 1..) by predicted IoU.
+  const at::Tensor multimask_logits = all_mask_logits.slice(1, 1);
+  const at::Tensor multimask_iou = all_iou_scores.slice(1, 1);
+  const at::Tensor best = at::argmax(multimask_iou, -1);
+  const at::Tensor batch = at::arange(multimask_iou.size(0),
+                                      best.options());
+  const at::Tensor best_logits =
+      multimask_logits.index({batch, best}).unsqueeze(1);
+  const at::Tensor best_iou = multimask_iou.index({batch, best}).unsqueeze(1);
+
+  // Stability score of the single-mask output (token 0).
+  const at::Tensor single_logits = all_mask_logits.slice(1, 0, 1);
+  const at::Tensor single_iou = all_iou_scores.slice(1, 0, 1);
+  const double delta = extra_args_.dynamic_multimask_stability_delta;
+  const at::Tensor flat = single_logits.flatten(-2);
+  const at::Tensor area_i = (flat > delta).sum(-1).to(at::kFloat);
+  const at::Tensor area_u = (flat > -delta).sum(-1).to(at::kFloat);
+  const at::Tensor stability = at::where(
+      area_u > 0, area_i / area_u, at::ones_like(area_i));
+  const at::Tensor is_stable =
+      stability >= extra_args_.dynamic_multimask_stability_thresh;
+
+  const at::Tensor logits_out =
+      at::where(is_stable.unsqueeze(-1).unsqueeze(-1).expand_as(single_logits),
+                single_logits, best_logits);
+  const at::Tensor iou_out =
+      at::where(is_stable.expand_as(single_iou), single_iou, best_iou);
+  return {logits_out, iou_out};
+}
+
+absl::StatusOr<MaskDecoderOutput> MaskDecoder::Forward(
+    const at::Tensor& image_embeddings, const at::Tensor& image_pe,
+    const at::Tensor& sparse_prompt_embeddings,
+    const at::Tensor& dense_prompt_embeddings, bool multimask_output,
+    bool repeat_image, absl::Span<const at::Tensor> high_res_features) const {
+  const int64_t c = transformer_dim_;
+  if (!HasShape(image_embeddings, {-1, c, -1, -1})) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mask decoder: image embeddings must be [B,", c,
+                     ",h,w], got ", ShapeOf(image_embeddings)));
+  }
+  const int64_t h = image_embeddings.size(2), w = image_embeddings.size(3);
+  if (!HasShape(image_pe, {1, c, h, w})) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mask decoder: image PE must be [1,", c, ",", h, ",", w,
+                     "], got ", ShapeOf(image_pe)));
+  }
+  if (!HasShape(sparse_prompt_embeddings, {-1, -1, c}) ||
+      sparse_prompt_embeddings.size(0) < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mask decoder: sparse prompt embeddings must be [B,N,", c,
+                     "], got ", ShapeOf(sparse_prompt_embeddings)));
+  }
+  const int64_t b = sparse_prompt_embeddings.size(0);
+  if (!repeat_image && image_embeddings.size(0) != b) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mask decoder: image batch ", image_embeddings.size(0),
+        " differs from the prompt batch ", b, " without repeat_image"));
+  }
+  if (repeat_image && image_embeddings.size(0) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mask decoder: repeat_image needs one image embedding, got ",
+        image_embeddings.size(0)));
+  }
+  if (!HasShape(dense_prompt_embeddings, {b, c, h, w})) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mask decoder: dense prompt embeddings must be [", b, ",", c, ",", h,
+        ",", w, "], got ", ShapeOf(dense_prompt_embeddings)));
+  }
+  if (use_high_res_features_) {
+    if (high_res_features.size() != 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "mask decoder: expected 2 high-resolution feature maps, got ",
+          high_res_features.size()));
+    }
+    const int64_t fb = image_embeddings.size(0);
+    const at::Tensor& s0 = high_res_features[0];
+    const at::Tensor& s1 = high_res_features[1];
+    const bool s0_ok = HasShape(s0, {-1, c / 8, 4 * h, 4 * w}) &&
+                       (s0.size(0) == fb || s0.size(0) == 1);
+    const bool s1_ok = HasShape(s1, {-1, c / 4, 2 * h, 2 * w}) &&
+                       (s1.size(0) == fb || s1.size(0) == 1);
+    if (!s0_ok || !s1_ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "mask decoder: high-resolution features must be [", fb, ",", c / 8,
+          ",", 4 * h, ",", 4 * w, "] and [", fb, ",", c / 4, ",", 2 * h, ",",
+          2 * w, "], got ", ShapeOf(s0), " and ", ShapeOf(s1)));
+    }
+  } else if (!high_res_features.empty()) {
+    return absl::InvalidArgumentError(
+        "mask decoder: this model does not use high-resolution features");
+  }
+
+  try {
+    c10::InferenceMode guard;
+    absl::StatusOr<PredictMasksOutput> p =
+        PredictMasks(image_embeddings.to(at::kFloat), image_pe,
+                     sparse_prompt_embeddings.to(at::kFloat),
+                     dense_prompt_embeddings.to(at::kFloat), repeat_image,
+                     high_res_features);
+    if (!p.ok()) return p.status();
+
+    MaskDecoderOutput out;
+    if (multimask_output) {
+      out.masks = p->masks.slice(1, 1);
+      out.iou_pred = p->iou_pred.slice(1, 1);
+    } else if (extra_args_.dynamic_multimask_via_stability) {
+      std::tie(out.masks, out.iou_pred) =
+          DynamicMultimaskViaStability(p->masks, p->iou_pred);
+    } else {
+      out.masks = p->masks.slice(1, 0, 1);
+      out.iou_pred = p->iou_pred.slice(1, 0, 1);
+    }
+    out.sam_tokens_out = multimask_output && use_multimask_token_for_obj_ptr_
+                             ? p->mask_tokens_out.slice(1, 1)
+                             : p->mask_tokens_out.slice(1, 0, 1);
+    out.object_score_logits = p->object_score_logits;
+    return out;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("mask decoder failed: ", e.what_without_backtrace()));
+  }
+}
+
+}  // namespace sam2
