@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "model/model_loader.h"
 #include "model/prompt_encoder.h"
+#include "model/mask_postprocess.h"
 #include "model/prompt_transforms.h"
 #include "model/safetensors.h"
 
@@ -158,7 +159,8 @@ TEST_P(SamHeadsParityTest, PredictCasesMatchTheReference) {
         multimask, prepared->repeat_image, high_res);
     ASSERT_TRUE(out.ok()) << out.status();
     absl::StatusOr<at::Tensor> masks =
-        PostprocessMasks(out->masks, orig_h, orig_w);
+        PostprocessMasks(out->masks, orig_h, orig_w, /*max_hole_area=*/0,
+                         /*max_sprinkle_area=*/0);
     ASSERT_TRUE(masks.ok()) << masks.status();
     absl::StatusOr<at::Tensor> low = ClampLowResLogits(out->masks);
     ASSERT_TRUE(low.ok()) << low.status();

@@ -39,6 +39,27 @@ absl::Status CheckFinite(const at::Tensor& t, const char* what) {
   return absl::OkStatus();
 }
 
+// Points and box corners must lie on the image: x in [0, W], y in [0, H]
+// for pixel coordinates, [0, 1] for normalized ones. The reference accepts
+// anything; a click off the image is a client bug we report. May throw
+// c10::Error.
+absl::Status CheckInImage(const at::Tensor& coords, bool normalize,
+                          int64_t orig_h, int64_t orig_w,
+                          absl::string_view what) {
+  const at::Tensor xy = coords.to(at::kDouble).reshape({-1, 2});
+  const double max_x = normalize ? static_cast<double>(orig_w) : 1.0;
+  const double max_y = normalize ? static_cast<double>(orig_h) : 1.0;
+  const at::Tensor x = xy.select(1, 0);
+  const at::Tensor y = xy.select(1, 1);
+  if ((x < 0).any().item<bool>() || (x > max_x).any().item<bool>() ||
+      (y < 0).any().item<bool>() || (y > max_y).any().item<bool>()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " must lie on the image: x in [0, ", max_x, "], y in [0, ",
+        max_y, "]", normalize ? " pixels" : " (normalized coordinates)"));
+  }
+  return absl::OkStatus();
+}
+
 // Body of TransformCoords after validation; may throw c10::Error.
 at::Tensor TransformCoordsUnchecked(const at::Tensor& coords_in,
                                     bool normalize, int64_t orig_h,
@@ -69,6 +90,11 @@ absl::StatusOr<at::Tensor> TransformCoords(const at::Tensor& coords,
     if (absl::Status s = CheckFinite(coords, "point coordinates"); !s.ok()) {
       return s;
     }
+    if (absl::Status s = CheckInImage(coords, normalize, orig_h, orig_w,
+                                      "point coordinates");
+        !s.ok()) {
+      return s;
+    }
     return TransformCoordsUnchecked(coords, normalize, orig_h, orig_w,
                                     resolution);
   } catch (const c10::Error& e) {
@@ -91,6 +117,17 @@ absl::StatusOr<at::Tensor> TransformBoxes(const at::Tensor& boxes,
   try {
     c10::InferenceMode guard;
     if (absl::Status s = CheckFinite(boxes, "boxes"); !s.ok()) return s;
+    if (absl::Status s =
+            CheckInImage(boxes, normalize, orig_h, orig_w, "box corners");
+        !s.ok()) {
+      return s;
+    }
+    const at::Tensor b = boxes.to(at::kDouble).reshape({-1, 4});
+    if ((b.select(1, 0) > b.select(1, 2)).any().item<bool>() ||
+        (b.select(1, 1) > b.select(1, 3)).any().item<bool>()) {
+      return absl::InvalidArgumentError(
+          "boxes must have x0 <= x1 and y0 <= y1 (x0, y0, x1, y1)");
+    }
     return TransformCoordsUnchecked(boxes.reshape({-1, 2, 2}), normalize,
                                     orig_h, orig_w, resolution);
   } catch (const c10::Error& e) {
@@ -211,26 +248,6 @@ absl::StatusOr<PreparedPrompts> PreparePrompts(const ImagePromptInput& input,
   } catch (const c10::Error& e) {
     return absl::InternalError(
         absl::StrCat("preparing prompts: ", e.what_without_backtrace()));
-  }
-}
-
-absl::StatusOr<at::Tensor> PostprocessMasks(const at::Tensor& masks,
-                                            int64_t orig_h, int64_t orig_w) {
-  if (orig_h <= 0 || orig_w <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "image size ", orig_h, "x", orig_w, " must be positive"));
-  }
-  if (!masks.defined() || masks.dim() != 4) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "masks must be [B, C, h, w], got ", ShapeOf(masks)));
-  }
-  try {
-    c10::InferenceMode guard;
-    return at::upsample_bilinear2d(masks.to(at::kFloat), {orig_h, orig_w},
-                                   /*align_corners=*/false);
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("post-processing masks: ", e.what_without_backtrace()));
   }
 }
 

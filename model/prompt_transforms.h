@@ -1,8 +1,9 @@
-// Prompt preparation and mask post-processing of the image predictor.
+// Prompt preparation of the image predictor (mask post-processing is in
+// mask_postprocess.h).
 //
 // Mirrors, in the reference (facebookresearch/sam2):
-//   - `SAM2Transforms.transform_coords` / `transform_boxes` /
-//     `postprocess_masks` (utils/transforms.py);
+//   - `SAM2Transforms.transform_coords` / `transform_boxes`
+//     (utils/transforms.py);
 //   - `SAM2ImagePredictor._prep_prompts` and the prompt-merging part of
 //     `SAM2ImagePredictor._predict` (sam2_image_predictor.py): boxes become
 //     two corner points with labels 2 (top-left) and 3 (bottom-right) placed
@@ -11,15 +12,13 @@
 //   - the low-resolution logits the predictor returns are clamped to +-32.
 // Coordinates: with normalize_coords, x / W and y / H of the original image,
 // then x S (S = the model's image_size); without, the inputs are already in
-// [0, 1] and are only multiplied by S. Post-processing resizes logits to the
-// original H x W, bilinear with align_corners=false and no antialiasing.
+// [0, 1] and are only multiplied by S.
 //
 // Deliberate differences: inputs are validated and rejected with
-// INVALID_ARGUMENT (the reference asserts or fails inside torch): non-finite
-// coordinates, labels outside -1..3, mismatched shapes or batch sizes, and a
-// prompt with no points, no box and no mask. The hole-filling / sprinkle
-// removal of postprocess_masks (max_hole_area, max_sprinkle_area; both 0 by
-// default in the image predictor) is not done here.
+// INVALID_ARGUMENT (the reference asserts, fails inside torch, or silently
+// uses them): non-finite coordinates, points or box corners off the image,
+// boxes with x0 > x1 or y0 > y1, labels outside -1..3, mismatched shapes or
+// batch sizes, and a prompt with no points, no box and no mask.
 //
 // Thread-safety: free functions without shared state.
 
@@ -76,10 +75,6 @@ struct PreparedPrompts {
 absl::StatusOr<PreparedPrompts> PreparePrompts(const ImagePromptInput& input,
                                                int64_t orig_h, int64_t orig_w,
                                                int64_t image_size);
-
-// postprocess_masks: [B, C, h, w] logits -> [B, C, orig_h, orig_w] float32.
-absl::StatusOr<at::Tensor> PostprocessMasks(const at::Tensor& masks,
-                                            int64_t orig_h, int64_t orig_w);
 
 // The predictor's returned low-resolution logits: clamp to +-32.
 absl::StatusOr<at::Tensor> ClampLowResLogits(const at::Tensor& low_res);

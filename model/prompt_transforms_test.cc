@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <utility>
 
 namespace sam2 {
 namespace {
@@ -44,6 +45,39 @@ TEST(TransformCoordsTest, RejectsBadInput) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(TransformCoords(at::zeros({1, 2}), true, 0, kW, kS).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TransformCoordsTest, RejectsPointsOffTheImage) {
+  // The image's own edges are on it.
+  EXPECT_TRUE(TransformCoords(at::tensor({float(kW), float(kH)}).reshape({1, 2}),
+                              true, kH, kW, kS)
+                  .ok());
+  for (const auto& xy : {std::pair<float, float>{-1.f, 10.f},
+                         {10.f, -0.5f},
+                         {kW + 1.f, 10.f},
+                         {10.f, kH + 1.f}}) {
+    absl::StatusOr<at::Tensor> out = TransformCoords(
+        at::tensor({xy.first, xy.second}).reshape({1, 2}), true, kH, kW, kS);
+    ASSERT_FALSE(out.ok()) << xy.first << "," << xy.second;
+    EXPECT_NE(out.status().message().find("must lie on the image"),
+              absl::string_view::npos);
+  }
+  // Normalized coordinates must be in [0, 1].
+  EXPECT_FALSE(
+      TransformCoords(at::tensor({1.5f, 0.5f}).reshape({1, 2}), false, kH, kW, kS)
+          .ok());
+}
+
+TEST(TransformBoxesTest, RejectsInvertedAndOffImageBoxes) {
+  absl::StatusOr<at::Tensor> inverted =
+      TransformBoxes(at::tensor({420.f, 80.f, 60.f, 360.f}), true, kH, kW, kS);
+  ASSERT_FALSE(inverted.ok());
+  EXPECT_NE(inverted.status().message().find("x0 <= x1"), absl::string_view::npos);
+  EXPECT_FALSE(
+      TransformBoxes(at::tensor({60.f, 360.f, 420.f, 80.f}), true, kH, kW, kS).ok());
+  EXPECT_FALSE(
+      TransformBoxes(at::tensor({60.f, 80.f, kW + 5.f, 360.f}), true, kH, kW, kS)
+          .ok());
 }
 
 TEST(TransformBoxesTest, OneOrManyBoxesBecomeCornerPairs) {
@@ -163,24 +197,6 @@ TEST(PreparePromptsTest, RejectsBadPrompts) {
   bad_mask.mask_input = at::zeros({2, 8, 8});
   EXPECT_EQ(PreparePrompts(bad_mask, kH, kW, kS).status().code(),
             absl::StatusCode::kInvalidArgument);
-}
-
-TEST(PostprocessMasksTest, BilinearWithoutAlignCorners) {
-  // A 1x1x2x2 map upsampled to 4x4: with align_corners=false the corner
-  // pixels keep the corner values and the inner ones interpolate.
-  const at::Tensor low = at::tensor({0.f, 4.f, 8.f, 12.f}).reshape({1, 1, 2, 2});
-  absl::StatusOr<at::Tensor> up = PostprocessMasks(low, 4, 4);
-  ASSERT_TRUE(up.ok()) << up.status();
-  ASSERT_EQ(up->sizes(), at::IntArrayRef({1, 1, 4, 4}));
-  const at::Tensor row0 = at::tensor({0.f, 1.f, 3.f, 4.f});
-  EXPECT_TRUE(at::allclose((*up)[0][0][0], row0)) << (*up)[0][0];
-  EXPECT_FLOAT_EQ((*up)[0][0][3][3].item<float>(), 12.f);
-  EXPECT_FLOAT_EQ((*up)[0][0][1][0].item<float>(), 2.f);
-  // Non-square original size.
-  absl::StatusOr<at::Tensor> wide = PostprocessMasks(at::zeros({2, 3, 8, 8}), 5, 9);
-  ASSERT_TRUE(wide.ok());
-  EXPECT_EQ(wide->sizes(), at::IntArrayRef({2, 3, 5, 9}));
-  EXPECT_FALSE(PostprocessMasks(at::zeros({8, 8}), 5, 9).ok());
 }
 
 TEST(ClampLowResLogitsTest, ClampsToThirtyTwo) {

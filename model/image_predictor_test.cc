@@ -1,0 +1,141 @@
+// ImagePredictor behaviour beyond the golden parity (tests/golden): states,
+// batches, options and bad input, on the micro model.
+
+#include "model/image_predictor.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "model/image_io.h"
+#include "model/model_loader.h"
+
+namespace sam2 {
+namespace {
+
+class ImagePredictorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<LoadedModel> loaded =
+        LoadModel("tests/fixtures/sam2.1-micro/model.pt", "");
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    absl::StatusOr<std::shared_ptr<const Sam2Model>> model =
+        Sam2Model::Create(loaded->config, loaded->weights);
+    ASSERT_TRUE(model.ok()) << model.status();
+    model_ = new std::shared_ptr<const Sam2Model>(*model);
+    absl::StatusOr<RgbImage> image =
+        DecodeImageFile("tests/fixtures/sam2.1-micro/image.png");
+    ASSERT_TRUE(image.ok()) << image.status();
+    image_ = new at::Tensor(image->pixels);
+  }
+  static ImagePromptInput Click(float x, float y, int label = 1) {
+    ImagePromptInput p;
+    p.point_coords = at::tensor({x, y}).view({1, 2});
+    p.point_labels = at::tensor({label}, at::kInt);
+    return p;
+  }
+  static std::shared_ptr<const Sam2Model>* model_;
+  static at::Tensor* image_;
+};
+std::shared_ptr<const Sam2Model>* ImagePredictorTest::model_ = nullptr;
+at::Tensor* ImagePredictorTest::image_ = nullptr;
+
+TEST_F(ImagePredictorTest, PredictBeforeSetImageIsAPreconditionError) {
+  ImagePredictor predictor(*model_);
+  EXPECT_FALSE(predictor.is_image_set());
+  EXPECT_EQ(predictor.Predict(Click(10, 10)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(predictor.PredictBatch({Click(10, 10)}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ImagePredictorTest, MasksAtTheOriginalSize) {
+  ImagePredictor predictor(*model_);
+  ASSERT_TRUE(predictor.SetImage(*image_).ok());
+  absl::StatusOr<Prediction> p = predictor.Predict(Click(270, 220));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->masks.sizes(), (std::vector<int64_t>{3, 400, 600}));
+  EXPECT_EQ(p->masks.scalar_type(), at::kBool);
+  EXPECT_EQ(p->iou_predictions.sizes(), (std::vector<int64_t>{3}));
+  EXPECT_EQ(p->low_res_logits.sizes(), (std::vector<int64_t>{3, 128, 128}));
+  EXPECT_LE(p->low_res_logits.abs().max().item<float>(), 32.f);
+
+  PredictOptions single;
+  single.multimask_output = false;
+  single.return_logits = true;
+  absl::StatusOr<Prediction> s = predictor.Predict(Click(270, 220), single);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->masks.sizes(), (std::vector<int64_t>{1, 400, 600}));
+  EXPECT_EQ(s->masks.scalar_type(), at::kFloat);
+  EXPECT_GT(predictor.features()[0].NumBytes(), 0);
+
+  // Refinement with the previous low-resolution logits.
+  ImagePromptInput refine = Click(300, 200);
+  refine.mask_input = s->low_res_logits;
+  EXPECT_TRUE(predictor.Predict(refine, single).ok());
+}
+
+TEST_F(ImagePredictorTest, BatchOfImages) {
+  ImagePredictor predictor(*model_);
+  at::Tensor small = image_->slice(0, 0, 200).slice(1, 0, 300).contiguous();
+  ASSERT_TRUE(predictor.SetImageBatch({*image_, small}).ok());
+  EXPECT_EQ(predictor.Predict(Click(1, 1)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<std::vector<Prediction>> p =
+      predictor.PredictBatch({Click(270, 220), Click(100, 100)});
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->size(), 2u);
+  EXPECT_EQ((*p)[1].masks.sizes(), (std::vector<int64_t>{3, 200, 300}));
+  // Batched embedding equals one-by-one embedding.
+  ImagePredictor one(*model_);
+  ASSERT_TRUE(one.SetImage(small).ok());
+  EXPECT_LT((one.features()[0].image_embed - predictor.features()[1].image_embed)
+                .abs()
+                .max()
+                .item<float>(),
+            1e-4);
+  EXPECT_EQ(predictor.PredictBatch({Click(1, 1)}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // A point valid for image 0 but off image 1.
+  absl::StatusOr<std::vector<Prediction>> off =
+      predictor.PredictBatch({Click(10, 10), Click(500, 10)});
+  ASSERT_FALSE(off.ok());
+  EXPECT_NE(off.status().message().find("image 1"), absl::string_view::npos);
+}
+
+TEST_F(ImagePredictorTest, HoleFillingChangesOnlySmallRegions) {
+  ImagePredictorOptions fill;
+  fill.max_hole_area = 1e9;  // every background component becomes foreground
+  ImagePredictor predictor(*model_, fill);
+  ASSERT_TRUE(predictor.SetImage(*image_).ok());
+  absl::StatusOr<Prediction> p = predictor.Predict(Click(270, 220));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->masks.all().item<bool>());
+}
+
+TEST_F(ImagePredictorTest, RejectsBadPrompts) {
+  ImagePredictor predictor(*model_);
+  ASSERT_TRUE(predictor.SetImage(*image_).ok());
+  ImagePromptInput wrong_mask = Click(10, 10);
+  wrong_mask.mask_input = at::zeros({1, 64, 64});
+  absl::StatusOr<Prediction> p = predictor.Predict(wrong_mask);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("128x128"), absl::string_view::npos)
+      << p.status();
+  EXPECT_EQ(predictor.Predict(ImagePromptInput()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(predictor.Predict(Click(10, 10, 7)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(predictor.Predict(Click(std::nanf(""), 10)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ImagePromptInput mismatch;
+  mismatch.point_coords = at::zeros({2, 2});
+  mismatch.point_labels = at::ones({3}, at::kInt);
+  EXPECT_EQ(predictor.Predict(mismatch).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(predictor.SetImage(at::zeros({10, 10}, at::kByte)).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(predictor.is_image_set());
+}
+
+}  // namespace
+}  // namespace sam2
