@@ -1,0 +1,51 @@
+// The golden parity runner: runs every case of a fixture directory's
+// cases.json (the layout of tests/fixtures/README.md) through our model and
+// compares each output tensor with the reference implementation's, case by
+// case, printing the largest absolute error per tensor and pass/fail, and a
+// closing "N passed, M failed[, K skipped]" line.
+//
+// It hard-codes nothing about a fixture: the model comes from the
+// directory's model.pt + model.yaml, sizes from the expected tensors, so the
+// same runner checks any variant generated in that layout. Case kinds this
+// build cannot run yet are reported as skipped, never as passed.
+//
+// Thread-safety: RunGolden is reentrant; it loads its own model.
+
+#ifndef SAM2_TESTS_GOLDEN_GOLDEN_RUNNER_H_
+#define SAM2_TESTS_GOLDEN_GOLDEN_RUNNER_H_
+
+#include <ostream>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace sam2 {
+
+// Tolerances from tests/fixtures/README.md and issue 3.
+struct GoldenTolerances {
+  // Image embedding and high-resolution features from the stored input.
+  double embedding = 1e-4;
+  // The same from image.png (adds our preprocessing's round-off).
+  double embedding_end_to_end = 2e-3;
+  // Preprocessed input from image.png.
+  double preprocessed_input = 1e-4;
+  double mask_logits = 1e-3;
+  double iou = 1e-4;
+};
+
+struct GoldenSummary {
+  int passed = 0;
+  int failed = 0;
+  int skipped = 0;
+};
+
+// Runs all cases of `fixture_dir`, reporting to `out`. A failure to load the
+// fixture (missing files, bad JSON) is an error status; a case whose outputs
+// differ counts as failed.
+absl::StatusOr<GoldenSummary> RunGolden(const std::string& fixture_dir,
+                                        const GoldenTolerances& tolerances,
+                                        std::ostream& out);
+
+}  // namespace sam2
+
+#endif  // SAM2_TESTS_GOLDEN_GOLDEN_RUNNER_H_
