@@ -1,57 +1,93 @@
-// The `sam2` command-line tool. Subcommands:
-//   sam2 inspect CHECKPOINT [--config=YAML]
-//   sam2 convert CHECKPOINT --out=FILE.safetensors [--config=YAML]
-// Later issues add segment, masks, golden and the remote client.
+// The `sam2` command-line tool: one binary, one subcommand per job. Each
+// subcommand parses its own arguments (client/cli_args.h).
 
 #include <iostream>
 #include <string>
 #include <vector>
 
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "client/cli_args.h"
 #include "client/inspect_command.h"
-
-ABSL_FLAG(std::string, checkpoint, "",
-          "Model weights (.pt or .safetensors); may also be given as the "
-          "first argument after the subcommand.");
-ABSL_FLAG(std::string, config, "",
-          "Model config (official Hydra YAML); default: detect the variant.");
-ABSL_FLAG(std::string, out, "", "Output file (convert).");
+#include "client/segment_command.h"
+#include "tests/golden/golden_runner.h"
 
 namespace {
 
 constexpr char kUsage[] =
-    "sam2 SUBCOMMAND [args]\n"
-    "  inspect CHECKPOINT [--config=YAML]      what a checkpoint holds and "
-    "the config it runs with\n"
-    "  convert CHECKPOINT --out=F.safetensors  rewrite weights as "
-    "safetensors\n";
+    "usage: sam2 SUBCOMMAND [args]\n"
+    "  inspect CHECKPOINT [--config YAML]\n"
+    "      what a checkpoint holds and the config it runs with\n"
+    "  convert CHECKPOINT --out FILE.safetensors [--config YAML]\n"
+    "      rewrite the weights as safetensors (same key names)\n"
+    "  segment --checkpoint CKPT --image IMG --point x,y[,label] ... "
+    "[--box x0,y0,x1,y1]\n"
+    "          [--multimask] --out mask.png [--overlay overlay.png] "
+    "[--config YAML]\n"
+    "      segment an image with clicks and/or a box\n"
+    "  golden FIXTURE_DIR...\n"
+    "      check the model against reference outputs (tests/fixtures "
+    "layout)\n";
+
+int RunCheckpointCommand(const std::string& command,
+                         const std::vector<std::string>& argv) {
+  absl::StatusOr<sam2::CliArgs> args =
+      sam2::CliArgs::Parse(argv, {{"config", "out", "checkpoint"}, {}});
+  if (!args.ok()) {
+    std::cerr << "sam2 " << command << ": " << args.status().message() << "\n"
+              << kUsage;
+    return 2;
+  }
+  std::string checkpoint = args->Get("checkpoint");
+  if (checkpoint.empty() && !args->positional().empty()) {
+    checkpoint = args->positional()[0];
+  }
+  if (checkpoint.empty()) {
+    std::cerr << "sam2 " << command << ": a checkpoint path is required\n"
+              << kUsage;
+    return 2;
+  }
+  if (command == "inspect") {
+    return sam2::RunInspect(checkpoint, args->Get("config"), std::cout,
+                            std::cerr);
+  }
+  return sam2::RunConvert(checkpoint, args->Get("config"), args->Get("out"),
+                          std::cout, std::cerr);
+}
+
+int RunGoldenCommand(const std::vector<std::string>& dirs) {
+  if (dirs.empty()) {
+    std::cerr << "sam2 golden: give one or more fixture directories\n";
+    return 2;
+  }
+  int failures = 0;
+  for (const std::string& dir : dirs) {
+    absl::StatusOr<sam2::GoldenSummary> summary =
+        sam2::RunGolden(dir, sam2::GoldenTolerances(), std::cout);
+    if (!summary.ok()) {
+      std::cerr << "sam2 golden: " << summary.status() << "\n";
+      ++failures;
+    } else if (summary->failed > 0) {
+      ++failures;
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() < 2) {
+  if (argc < 2 || std::string(argv[1]) == "--help" ||
+      std::string(argv[1]) == "help") {
     std::cerr << kUsage;
-    return 2;
+    return argc < 2 ? 2 : 0;
   }
-  const std::string command = positional[1];
-  std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
-  if (checkpoint.empty() && positional.size() >= 3) checkpoint = positional[2];
+  const std::string command = argv[1];
+  const std::vector<std::string> rest(argv + 2, argv + argc);
   if (command == "inspect" || command == "convert") {
-    if (checkpoint.empty()) {
-      std::cerr << "sam2 " << command << ": a checkpoint path is required\n";
-      return 2;
-    }
-    if (command == "inspect") {
-      return sam2::RunInspect(checkpoint, absl::GetFlag(FLAGS_config),
-                              std::cout, std::cerr);
-    }
-    return sam2::RunConvert(checkpoint, absl::GetFlag(FLAGS_config),
-                            absl::GetFlag(FLAGS_out), std::cout, std::cerr);
+    return RunCheckpointCommand(command, rest);
   }
+  if (command == "segment") return sam2::RunSegment(rest, std::cout, std::cerr);
+  if (command == "golden") return RunGoldenCommand(rest);
   std::cerr << "sam2: unknown subcommand '" << command << "'\n" << kUsage;
   return 2;
 }

@@ -1,0 +1,227 @@
+#include "client/segment_command.h"
+
+#include <ATen/ATen.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "client/cli_args.h"
+#include "model/image_io.h"
+#include "model/image_predictor.h"
+#include "model/model_loader.h"
+#include "model/sam2_model.h"
+
+namespace sam2 {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: sam2 segment --checkpoint CKPT [--config YAML] --image IMG\n"
+    "         --point x,y[,label] ... [--box x0,y0,x1,y1] [--multimask]\n"
+    "         --out mask.png [--overlay overlay.png]\n";
+
+absl::StatusOr<std::vector<double>> ParseNumbers(const std::string& text,
+                                                 size_t min_count,
+                                                 size_t max_count,
+                                                 const std::string& what) {
+  std::vector<double> values;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    double v = 0;
+    if (!absl::SimpleAtod(part, &v)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " '", text, "': '", part, "' is not a number"));
+    }
+    values.push_back(v);
+  }
+  if (values.size() < min_count || values.size() > max_count) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " '", text, "': expected ", min_count,
+        min_count == max_count ? "" : absl::StrCat(" or ", max_count),
+        " comma-separated numbers"));
+  }
+  return values;
+}
+
+// Mask [H, W] bool -> 8-bit PNG (0 / 255).
+absl::Status WriteMaskPng(const at::Tensor& mask, const std::string& path) {
+  at::Tensor u8 = mask.to(at::kByte).mul(255).contiguous();
+  cv::Mat m(static_cast<int>(u8.size(0)), static_cast<int>(u8.size(1)),
+            CV_8UC1, u8.data_ptr());
+  if (!cv::imwrite(path, m)) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  return absl::OkStatus();
+}
+
+// The image with the mask tinted and the prompts drawn on it.
+absl::Status WriteOverlay(const RgbImage& image, const at::Tensor& mask,
+                          const std::vector<std::vector<double>>& points,
+                          const std::vector<double>& box,
+                          const std::string& path) {
+  cv::Mat rgb(static_cast<int>(image.height), static_cast<int>(image.width),
+              CV_8UC3, image.pixels.data_ptr());
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  at::Tensor u8 = mask.to(at::kByte).contiguous();
+  cv::Mat m(bgr.rows, bgr.cols, CV_8UC1, u8.data_ptr());
+  cv::Mat tint(bgr.size(), bgr.type(), cv::Scalar(255, 144, 30));
+  cv::Mat blended;
+  cv::addWeighted(bgr, 0.45, tint, 0.55, 0, blended);
+  blended.copyTo(bgr, m);
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(m, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
+  cv::drawContours(bgr, contours, -1, cv::Scalar(255, 255, 255), 1);
+  const int radius = std::max(3, static_cast<int>(std::min(bgr.rows, bgr.cols) / 100));
+  for (const std::vector<double>& p : points) {
+    const bool positive = p.size() < 3 || p[2] == 1;
+    cv::circle(bgr, cv::Point(static_cast<int>(p[0]), static_cast<int>(p[1])),
+               radius, positive ? cv::Scalar(0, 200, 0) : cv::Scalar(0, 0, 230),
+               cv::FILLED);
+  }
+  if (box.size() == 4) {
+    cv::rectangle(bgr, cv::Point(static_cast<int>(box[0]), static_cast<int>(box[1])),
+                  cv::Point(static_cast<int>(box[2]), static_cast<int>(box[3])),
+                  cv::Scalar(0, 220, 255), 2);
+  }
+  if (!cv::imwrite(path, bgr)) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  return absl::OkStatus();
+}
+
+std::string IndexedPath(const std::string& path, int index) {
+  const size_t dot = path.rfind('.');
+  const size_t slash = path.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) {
+    return absl::StrCat(path, "_", index);
+  }
+  return absl::StrCat(path.substr(0, dot), "_", index, path.substr(dot));
+}
+
+absl::Status Segment(const CliArgs& args, std::ostream& out) {
+  const std::string checkpoint = args.Get("checkpoint");
+  const std::string image_path = args.Get("image");
+  const std::string out_path = args.Get("out");
+  if (checkpoint.empty() || image_path.empty() || out_path.empty()) {
+    return absl::InvalidArgumentError(
+        "--checkpoint, --image and --out are required");
+  }
+  std::vector<std::vector<double>> points;
+  for (const std::string& p : args.GetAll("point")) {
+    absl::StatusOr<std::vector<double>> v = ParseNumbers(p, 2, 3, "--point");
+    if (!v.ok()) return v.status();
+    points.push_back(*v);
+  }
+  std::vector<double> box;
+  const std::vector<std::string> boxes = args.GetAll("box");
+  if (boxes.size() > 1) {
+    return absl::InvalidArgumentError("give at most one --box");
+  }
+  if (!boxes.empty()) {
+    absl::StatusOr<std::vector<double>> v = ParseNumbers(boxes[0], 4, 4, "--box");
+    if (!v.ok()) return v.status();
+    box = *v;
+  }
+  if (points.empty() && box.empty()) {
+    return absl::InvalidArgumentError("give at least one --point or a --box");
+  }
+
+  absl::StatusOr<LoadedModel> loaded = LoadModel(checkpoint, args.Get("config"));
+  if (!loaded.ok()) return loaded.status();
+  absl::StatusOr<std::shared_ptr<const Sam2Model>> model =
+      Sam2Model::Create(loaded->config, loaded->weights);
+  if (!model.ok()) return model.status();
+  absl::StatusOr<RgbImage> image = DecodeImageFile(image_path);
+  if (!image.ok()) return image.status();
+
+  ImagePredictor predictor(*model);
+  absl::Time t0 = absl::Now();
+  if (absl::Status s = predictor.SetImage(image->pixels); !s.ok()) return s;
+  absl::Time t1 = absl::Now();
+
+  ImagePromptInput prompt;
+  if (!points.empty()) {
+    std::vector<float> coords;
+    std::vector<int> labels;
+    for (const std::vector<double>& p : points) {
+      coords.push_back(static_cast<float>(p[0]));
+      coords.push_back(static_cast<float>(p[1]));
+      labels.push_back(p.size() == 3 ? static_cast<int>(p[2]) : 1);
+    }
+    prompt.point_coords =
+        at::tensor(coords).reshape({static_cast<int64_t>(points.size()), 2});
+    prompt.point_labels = at::tensor(labels, at::kInt);
+  }
+  if (!box.empty()) {
+    prompt.box = at::tensor(std::vector<float>(box.begin(), box.end()));
+  }
+  PredictOptions options;
+  options.multimask_output = args.Switch("multimask");
+  absl::StatusOr<Prediction> p = predictor.Predict(prompt, options);
+  if (!p.ok()) return p.status();
+  absl::Time t2 = absl::Now();
+
+  const at::Tensor iou = p->iou_predictions.reshape({-1});
+  const int64_t best = iou.argmax().item<int64_t>();
+  const at::Tensor masks = p->masks.reshape({-1, image->height, image->width});
+  for (int64_t i = 0; i < iou.size(0); ++i) {
+    out << absl::StrFormat("mask %d: predicted IoU %.4f, area %d px%s\n", i,
+                           iou[i].item<double>(),
+                           masks[i].sum().item<int64_t>(),
+                           i == best ? " (best)" : "");
+  }
+  if (absl::Status s = WriteMaskPng(masks[best], out_path); !s.ok()) return s;
+  out << "wrote " << out_path << "\n";
+  if (options.multimask_output) {
+    for (int64_t i = 0; i < masks.size(0); ++i) {
+      const std::string path = IndexedPath(out_path, static_cast<int>(i));
+      if (absl::Status s = WriteMaskPng(masks[i], path); !s.ok()) return s;
+      out << "wrote " << path << "\n";
+    }
+  }
+  if (args.Has("overlay")) {
+    const std::string overlay = args.Get("overlay");
+    if (absl::Status s = WriteOverlay(*image, masks[best], points, box, overlay);
+        !s.ok()) {
+      return s;
+    }
+    out << "wrote " << overlay << "\n";
+  }
+  out << absl::StrFormat("image embedding %.1f ms, prediction %.1f ms\n",
+                         absl::ToDoubleMilliseconds(t1 - t0),
+                         absl::ToDoubleMilliseconds(t2 - t1));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunSegment(const std::vector<std::string>& argv, std::ostream& out,
+               std::ostream& err) {
+  const CliSpec spec = {
+      {"checkpoint", "config", "image", "point", "box", "out", "overlay"},
+      {"multimask"}};
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, spec);
+  if (!args.ok()) {
+    err << "sam2 segment: " << args.status().message() << "\n" << kUsage;
+    return 2;
+  }
+  if (!args->positional().empty()) {
+    err << "sam2 segment: unexpected argument '" << args->positional()[0]
+        << "'\n" << kUsage;
+    return 2;
+  }
+  absl::Status s = Segment(*args, out);
+  if (!s.ok()) {
+    err << "sam2 segment: " << s << "\n";
+    return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  return 0;
+}
+
+}  // namespace sam2
