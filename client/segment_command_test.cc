@@ -1,11 +1,16 @@
 #include "client/segment_command.h"
 
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 #include <string>
+
+#include "model/safetensors.h"
+#include "model/sam2_config.h"
+#include "model/state_dict_spec.h"
 
 namespace sam2 {
 namespace {
@@ -36,6 +41,32 @@ TEST(SegmentCommandTest, WritesMasksAndOverlay) {
   cv::Mat overlay = cv::imread(Tmp("overlay.png"), cv::IMREAD_COLOR);
   ASSERT_FALSE(overlay.empty());
   EXPECT_EQ(overlay.cols, 600);
+}
+
+// An official layout at full size (sam2.1_hiera_tiny, 1024x1024 input,
+// random weights): the variant is detected from the tensors, no config.
+TEST(SegmentCommandTest, DetectsAnOfficialVariantAndRunsAtFullSize) {
+  absl::StatusOr<Sam2Config> config = PresetConfig("sam2.1_hiera_tiny");
+  ASSERT_TRUE(config.ok()) << config.status();
+  StateDict weights;
+  at::manual_seed(0);
+  for (const TensorSpec& spec : ExpectedTensors(*config)) {
+    ASSERT_TRUE(weights.Add(spec.name, at::randn(spec.shape) * 0.02).ok());
+  }
+  const std::string checkpoint = Tmp("sam2.1_hiera_tiny.safetensors");
+  ASSERT_TRUE(WriteSafetensors(weights, checkpoint).ok());
+  std::ostringstream out, err;
+  ASSERT_EQ(RunSegment({"--checkpoint", checkpoint, "--image",
+                        kDir + "image.png", "--point", "300,200", "--out",
+                        Tmp("full.png")},
+                       out, err),
+            0)
+      << err.str();
+  EXPECT_NE(out.str().find("mask 0: predicted IoU"), std::string::npos)
+      << out.str();
+  cv::Mat mask = cv::imread(Tmp("full.png"), cv::IMREAD_UNCHANGED);
+  EXPECT_EQ(mask.cols, 600);
+  EXPECT_EQ(mask.rows, 400);
 }
 
 TEST(SegmentCommandTest, ReportsBadArguments) {
