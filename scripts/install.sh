@@ -3,18 +3,25 @@
 #   - the Debian packages below (apt-get update + install, only when missing);
 #   - a project-local Python virtual environment (.venv) with the pinned
 #     torch wheel from PyPI, whose LibTorch the C++ build links.
-# Usage: scripts/install.sh [--cuda]
-#   --cuda  also install the torch wheel's NVIDIA dependencies (~3 GB), for
-#           `bazel build --config=cuda` on a machine with NVIDIA GPUs.
+# Usage: scripts/install.sh [--cuda] [--reference]
+#   --cuda       also install the torch wheel's NVIDIA dependencies (~3 GB), for
+#                `bazel build --config=cuda` on a machine with NVIDIA GPUs.
+#   --reference  also create .venv-reference, a separate virtual environment
+#                with Meta's SAM 2 Python reference implementation (sam2,
+#                torch, torchvision and their dependencies, ~6.6 GB, pinned in
+#                requirements/reference.txt), for the side-by-side benchmark
+#                tests/benchmarks/reference_image_benchmark.py.
 # Nothing else is downloaded at build or test time.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CUDA=0
+REFERENCE=0
 for arg in "$@"; do
   case "$arg" in
     --cuda) CUDA=1 ;;
-    *) echo "install.sh: unknown option $arg (usage: install.sh [--cuda])" >&2; exit 2 ;;
+    --reference) REFERENCE=1 ;;
+    *) echo "install.sh: unknown option $arg (usage: install.sh [--cuda] [--reference])" >&2; exit 2 ;;
   esac
 done
 
@@ -66,4 +73,31 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   printf '%s' "$wanted" > "$stamp"
 else
   echo "install.sh: LibTorch present ($(grep -m1 '^torch==' "$want_cpu"))"
+fi
+
+if [ "$REFERENCE" = 1 ]; then
+  # Meta's reference implementation, in its own environment so that .venv keeps
+  # only what the C++ build links.
+  RVENV="$ROOT/.venv-reference"
+  want_ref="$ROOT/requirements/reference.txt"
+  if [ ! -x "$RVENV/bin/python" ]; then
+    echo "install.sh: creating $RVENV"
+    /usr/bin/python3 -m venv "$RVENV"
+  fi
+  RPIP=("$RVENV/bin/python" -m pip --disable-pip-version-check -q)
+  ref_stamp="$RVENV/.sam2-reference-installed"
+  if [ ! -f "$ref_stamp" ] || [ "$(cat "$ref_stamp")" != "$(cat "$want_ref")" ]; then
+    echo "install.sh: installing the SAM 2 reference implementation into $RVENV"
+    # The pinned build backend first: sam2 (and iopath, antlr4) are sdists,
+    # built below without build isolation against this setuptools.
+    "${RPIP[@]}" install "$(grep -m1 '^setuptools==' "$want_ref")"
+    # SAM2_BUILD_CUDA=0: never compile sam2's CUDA extension (sam2._C, only
+    # used by optional mask post-processing). --no-build-isolation: sam2's
+    # pyproject would otherwise install an unpinned torch to build in.
+    SAM2_BUILD_CUDA=0 "${RPIP[@]}" install --no-build-isolation --use-pep517 -r "$want_ref"
+    "$RVENV/bin/python" -c 'import torch, torchvision, sam2.build_sam, sam2.sam2_image_predictor'
+    cp "$want_ref" "$ref_stamp"
+  else
+    echo "install.sh: SAM 2 reference implementation present ($(grep -m1 '^sam2==' "$want_ref"), $(grep -m1 '^torch==' "$want_ref"))"
+  fi
 fi

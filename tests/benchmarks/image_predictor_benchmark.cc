@@ -1,0 +1,145 @@
+// Image predictor speed: median SetImage (preprocessing + image encoder) on
+// a 1024x1024 image and median Predict for one click on the cached
+// embedding, for a full-size model (default: sam2.1_hiera_tiny with random
+// weights, so no checkpoint file is needed; --checkpoint loads given weights,
+// e.g. the reference's, for a side-by-side run with
+// tests/benchmarks/reference_image_benchmark.py).
+//
+//   bazel run //tests/benchmarks:image_predictor_benchmark -- --threads=2
+//
+// Prints a table and one JSON line; asserts nothing.
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "model/image_io.h"
+#include "model/image_predictor.h"
+#include "model/model_loader.h"
+#include "model/sam2_config.h"
+#include "model/sam2_model.h"
+#include "model/state_dict_spec.h"
+
+ABSL_FLAG(std::string, variant, "sam2.1_hiera_tiny",
+          "Official preset to build with random weights.");
+ABSL_FLAG(std::string, checkpoint, "",
+          "Load these weights instead of random ones (.pt or .safetensors).");
+ABSL_FLAG(std::string, image, "", "Image file; default a synthetic 1024x1024.");
+ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
+ABSL_FLAG(int, repeats, 5, "Timed SetImage runs (after one warm-up).");
+ABSL_FLAG(int, predict_repeats, 20, "Timed Predict runs (after one warm-up).");
+
+namespace {
+
+struct Stats {
+  double median, min, max;
+};
+
+Stats Summarize(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  const size_t n = ms.size();
+  const double median =
+      n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+  return {median, ms.front(), ms.back()};
+}
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "image_predictor_benchmark: %s\n", s.ToString().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  c10::InferenceMode guard;
+
+  sam2::Sam2Config config;
+  sam2::StateDict weights;
+  std::string source;
+  if (!absl::GetFlag(FLAGS_checkpoint).empty()) {
+    absl::StatusOr<sam2::LoadedModel> loaded =
+        sam2::LoadModel(absl::GetFlag(FLAGS_checkpoint), "");
+    if (!loaded.ok()) return Fail(loaded.status());
+    config = loaded->config;
+    weights = std::move(loaded->weights);
+    source = absl::GetFlag(FLAGS_checkpoint);
+  } else {
+    absl::StatusOr<sam2::Sam2Config> preset =
+        sam2::PresetConfig(absl::GetFlag(FLAGS_variant));
+    if (!preset.ok()) return Fail(preset.status());
+    config = *preset;
+    at::manual_seed(0);
+    for (const sam2::TensorSpec& spec : sam2::ExpectedTensors(config)) {
+      absl::Status s = weights.Add(spec.name, at::randn(spec.shape) * 0.02);
+      if (!s.ok()) return Fail(s);
+    }
+    source = "random weights";
+  }
+  absl::StatusOr<std::shared_ptr<const sam2::Sam2Model>> model =
+      sam2::Sam2Model::Create(config, weights);
+  if (!model.ok()) return Fail(model.status());
+
+  at::Tensor rgb;
+  if (!absl::GetFlag(FLAGS_image).empty()) {
+    absl::StatusOr<sam2::RgbImage> image =
+        sam2::DecodeImageFile(absl::GetFlag(FLAGS_image));
+    if (!image.ok()) return Fail(image.status());
+    rgb = image->pixels;
+  } else {
+    // A smooth synthetic scene: gradients plus a disc.
+    at::Tensor y = at::arange(1024).view({1024, 1, 1}).expand({1024, 1024, 1});
+    at::Tensor x = at::arange(1024).view({1, 1024, 1}).expand({1024, 1024, 1});
+    at::Tensor disc = ((x - 600).pow(2) + (y - 400).pow(2) < 200 * 200) * 120;
+    rgb = at::cat({x / 4, y / 4, (x + y) / 8 + disc}, 2).clamp(0, 255).to(at::kByte);
+  }
+
+  sam2::ImagePredictor predictor(*model);
+  std::vector<double> set_ms;
+  for (int i = 0; i <= absl::GetFlag(FLAGS_repeats); ++i) {
+    const absl::Time t = absl::Now();
+    absl::Status s = predictor.SetImage(rgb);
+    if (!s.ok()) return Fail(s);
+    if (i > 0) set_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t));
+  }
+  sam2::ImagePromptInput prompt;
+  prompt.point_coords = at::tensor({rgb.size(1) / 2.0f, rgb.size(0) / 2.0f}).view({1, 2});
+  prompt.point_labels = at::tensor({1}, at::kInt);
+  std::vector<double> predict_ms;
+  for (int i = 0; i <= absl::GetFlag(FLAGS_predict_repeats); ++i) {
+    const absl::Time t = absl::Now();
+    absl::StatusOr<sam2::Prediction> p = predictor.Predict(prompt);
+    if (!p.ok()) return Fail(p.status());
+    if (i > 0) predict_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t));
+  }
+  const Stats set = Summarize(set_ms);
+  const Stats pred = Summarize(predict_ms);
+  std::printf("model %s (%s), image %lldx%lld, %d threads, LibTorch %s\n",
+              config.name.c_str(), source.c_str(),
+              static_cast<long long>(rgb.size(1)),
+              static_cast<long long>(rgb.size(0)), at::get_num_threads(),
+              TORCH_VERSION);
+  std::printf("%-10s %10s %10s %10s %6s\n", "", "median ms", "min ms", "max ms", "runs");
+  std::printf("%-10s %10.1f %10.1f %10.1f %6zu\n", "SetImage", set.median,
+              set.min, set.max, set_ms.size());
+  std::printf("%-10s %10.1f %10.1f %10.1f %6zu\n", "Predict", pred.median,
+              pred.min, pred.max, predict_ms.size());
+  std::printf(
+      "{\"impl\": \"cpp\", \"model\": \"%s\", \"threads\": %d, "
+      "\"set_image_ms_median\": %.2f, \"set_image_ms_min\": %.2f, "
+      "\"set_image_ms_max\": %.2f, \"predict_ms_median\": %.3f, "
+      "\"predict_ms_min\": %.3f, \"predict_ms_max\": %.3f}\n",
+      config.name.c_str(), at::get_num_threads(), set.median, set.min, set.max,
+      pred.median, pred.min, pred.max);
+  return 0;
+}
