@@ -1,0 +1,541 @@
+// Video frame sources and frame preprocessing; mirrors the reference's
+// utils/misc.py (load_video_frames and helpers). See the header.
+
+#include "model/video_frames.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "model/image_io.h"
+#include "model/image_transforms.h"
+#include "model/pillow_resize.h"
+
+namespace sam2 {
+namespace {
+
+std::string ShapeOf(const at::Tensor& t) {
+  if (!t.defined()) return "undefined";
+  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
+}
+
+absl::Status CheckRgbFrame(const at::Tensor& rgb, absl::string_view what) {
+  if (!rgb.defined() || rgb.dim() != 3 || rgb.size(2) != kImageChannels ||
+      rgb.size(0) < 1 || rgb.size(1) < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " must be an RGB image [H, W, 3] with H, W >= 1, got ",
+        ShapeOf(rgb)));
+  }
+  if (rgb.scalar_type() != at::kByte) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " must be uint8, got ", c10::toString(rgb.scalar_type())));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSides(int64_t h, int64_t w, const FrameSourceOptions& o,
+                        absl::string_view what) {
+  if (h < o.min_side || w < o.min_side || h > o.max_side || w > o.max_side) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is ", w, "x", h, " (WxH); each side must be in [",
+                     o.min_side, ", ", o.max_side, "]"));
+  }
+  return absl::OkStatus();
+}
+
+ImageDecodeOptions DecodeOptionsFor(const FrameSourceOptions& o) {
+  ImageDecodeOptions d;
+  d.min_side = static_cast<int>(std::min<int64_t>(o.min_side, 1 << 30));
+  d.max_side = static_cast<int>(std::min<int64_t>(o.max_side, 1 << 30));
+  d.max_pixels = std::max<int64_t>(d.max_pixels, o.max_side * o.max_side);
+  return d;
+}
+
+absl::Status OutOfRange(int64_t index, int64_t n) {
+  return absl::OutOfRangeError(absl::StrCat(
+      "frame index ", index, " is outside the video's ", n, " frames"));
+}
+
+// Lower-case extension is .jpg or .jpeg.
+bool IsJpegName(const std::filesystem::path& p) {
+  const std::string ext = absl::AsciiStrToLower(p.extension().string());
+  return ext == ".jpg" || ext == ".jpeg";
+}
+
+// A plain integer: optional sign, then decimal digits.
+bool ParseFrameStem(const std::string& stem, int64_t* value) {
+  size_t i = (!stem.empty() && (stem[0] == '+' || stem[0] == '-')) ? 1 : 0;
+  if (i == stem.size()) return false;
+  for (size_t j = i; j < stem.size(); ++j) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(stem[j]))) return false;
+  }
+  return absl::SimpleAtoi(stem, value);
+}
+
+// Decodes one frame file and checks its size against the video's.
+absl::StatusOr<at::Tensor> DecodeFrameFile(const std::string& path,
+                                           int64_t index,
+                                           const FrameSourceOptions& options,
+                                           int64_t want_h, int64_t want_w) {
+  absl::StatusOr<RgbImage> img = DecodeImageFile(path, DecodeOptionsFor(options));
+  if (!img.ok()) {
+    return absl::Status(img.status().code(),
+                        absl::StrCat("frame ", index, " (", path,
+                                     "): ", img.status().message()));
+  }
+  if (want_h > 0 && (img->height != want_h || img->width != want_w)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "frame ", index, " (", path, ") is ", img->width, "x", img->height,
+        " (WxH) but the video's first frame is ", want_w, "x", want_h));
+  }
+  return std::move(img->pixels);
+}
+
+}  // namespace
+
+// --- Preprocessing -----------------------------------------------------------
+
+absl::StatusOr<at::Tensor> PreprocessVideoFrame(const at::Tensor& rgb_u8_hwc,
+                                                int64_t image_size,
+                                                PillowPassOrder order) {
+  if (absl::Status s = CheckRgbFrame(rgb_u8_hwc, "video frame"); !s.ok()) {
+    return s;
+  }
+  if (image_size < 1 || image_size > kPillowResizeMaxSide) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model image size must be in [1, ", kPillowResizeMaxSide,
+                     "], got ", image_size));
+  }
+  absl::StatusOr<at::Tensor> resized =
+      PillowBicubicResize(rgb_u8_hwc, image_size, image_size, order);
+  if (!resized.ok()) return resized.status();
+  try {
+    const int64_t plane = image_size * image_size;
+    at::Tensor out = at::empty({kImageChannels, image_size, image_size},
+                               at::kFloat);
+    const uint8_t* in = resized->data_ptr<uint8_t>();
+    float* o = out.data_ptr<float>();
+    for (int64_t c = 0; c < kImageChannels; ++c) {
+      // The reference's mean/std tensors are float32.
+      const float mean = static_cast<float>(kImagePixelMean[c]);
+      const float std = static_cast<float>(kImagePixelStd[c]);
+      float* oc = o + c * plane;
+      for (int64_t i = 0; i < plane; ++i) {
+        // numpy: uint8 / 255.0 in float64, stored into a float32 tensor.
+        const float x = static_cast<float>(
+            static_cast<double>(in[i * kImageChannels + c]) / kPixelValueScale);
+        // images -= mean; images /= std (float32 tensor ops).
+        const float centered = x - mean;
+        oc[i] = centered / std;
+      }
+    }
+    return out;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat(
+        "video frame preprocessing failed: ", e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("video frame preprocessing failed: ", e.what()));
+  }
+}
+
+// --- JPEG folder -------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<JpegFolderFrameSource>>
+JpegFolderFrameSource::Open(const std::string& dir,
+                            const FrameSourceOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("video frame directory ", dir, " does not exist"));
+  }
+  struct Named {
+    int64_t value;
+    std::string name;
+  };
+  std::vector<Named> frames;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot list video frame directory ", dir, ": ", ec.message()));
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    const fs::path& p = it->path();
+    std::error_code type_ec;
+    if (!it->is_regular_file(type_ec) || !IsJpegName(p)) continue;
+    int64_t value = 0;
+    if (!ParseFrameStem(p.stem().string(), &value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "JPEG frame file name ", p.filename().string(), " in ", dir,
+          " is not <integer>.jpg (frames are ordered by their integer name)"));
+    }
+    frames.push_back({value, p.filename().string()});
+    if (static_cast<int64_t>(frames.size()) > options.max_frames) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("video frame directory ", dir, " holds more than ",
+                       options.max_frames, " frames"));
+    }
+  }
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot list video frame directory ", dir, ": ", ec.message()));
+  }
+  if (frames.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no JPEG frames (.jpg/.jpeg) found in ", dir));
+  }
+  std::sort(frames.begin(), frames.end(), [](const Named& a, const Named& b) {
+    return a.value != b.value ? a.value < b.value : a.name < b.name;
+  });
+  std::vector<std::string> paths;
+  paths.reserve(frames.size());
+  for (const Named& f : frames) paths.push_back((fs::path(dir) / f.name).string());
+
+  std::unique_ptr<JpegFolderFrameSource> source(
+      new JpegFolderFrameSource(std::move(paths), options));
+  absl::StatusOr<at::Tensor> first =
+      DecodeFrameFile(source->paths_[0], 0, options, 0, 0);
+  if (!first.ok()) return first.status();
+  source->first_frame_ = *std::move(first);
+  source->height_ = source->first_frame_.size(0);
+  source->width_ = source->first_frame_.size(1);
+  if (absl::Status s = CheckSides(source->height_, source->width_, options,
+                                  absl::StrCat("frame 0 (", source->paths_[0], ")"));
+      !s.ok()) {
+    return s;
+  }
+  return source;
+}
+
+absl::StatusOr<at::Tensor> JpegFolderFrameSource::GetFrame(int64_t index) {
+  if (index < 0 || index >= num_frames()) return OutOfRange(index, num_frames());
+  if (index == 0) return first_frame_;
+  return DecodeFrameFile(paths_[index], index, options_, height_, width_);
+}
+
+// --- Video file --------------------------------------------------------------
+
+struct VideoFileFrameSource::Decoder {
+  cv::VideoCapture capture;
+  int64_t cursor = 0;        // index of the frame the next grab() returns
+  int64_t last_index = -1;   // index of `last`, -1 when none
+  at::Tensor last;           // RGB uint8 [H, W, 3]
+};
+
+namespace {
+
+// Opens `path` with the FFmpeg backend. Throws cv::Exception on library
+// errors (callers catch).
+absl::Status OpenCapture(const std::string& path, cv::VideoCapture* capture) {
+  if (!capture->open(path, cv::CAP_FFMPEG) || !capture->isOpened()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot open ", path, " as a video (OpenCV FFmpeg backend)"));
+  }
+  return absl::OkStatus();
+}
+
+// BGR(A)/gray cv::Mat from VideoCapture -> RGB uint8 [H, W, 3] tensor.
+absl::StatusOr<at::Tensor> MatToRgbTensor(const cv::Mat& mat) {
+  if (mat.empty() || mat.depth() != CV_8U) {
+    return absl::InvalidArgumentError("decoded video frame is not 8-bit");
+  }
+  cv::Mat rgb;
+  switch (mat.channels()) {
+    case 3: cv::cvtColor(mat, rgb, cv::COLOR_BGR2RGB); break;
+    case 4: cv::cvtColor(mat, rgb, cv::COLOR_BGRA2RGB); break;
+    case 1: cv::cvtColor(mat, rgb, cv::COLOR_GRAY2RGB); break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "decoded video frame has ", mat.channels(), " channels"));
+  }
+  at::Tensor t = at::empty({rgb.rows, rgb.cols, 3}, at::kByte);
+  const size_t row_bytes = static_cast<size_t>(rgb.cols) * 3;
+  uint8_t* dst = t.data_ptr<uint8_t>();
+  for (int y = 0; y < rgb.rows; ++y) {
+    std::memcpy(dst + y * row_bytes, rgb.ptr<uint8_t>(y), row_bytes);
+  }
+  return t;
+}
+
+}  // namespace
+
+VideoFileFrameSource::VideoFileFrameSource(std::string path,
+                                           FrameSourceOptions options)
+    : path_(std::move(path)), options_(options) {}
+
+VideoFileFrameSource::~VideoFileFrameSource() = default;
+
+absl::StatusOr<std::unique_ptr<VideoFileFrameSource>>
+VideoFileFrameSource::Open(const std::string& path,
+                           const FrameSourceOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return absl::NotFoundError(absl::StrCat("video file ", path,
+                                            " does not exist"));
+  }
+  std::unique_ptr<VideoFileFrameSource> source(
+      new VideoFileFrameSource(path, options));
+  try {
+    // Counting pass: decode frame 0 (for the size), then grab the rest.
+    cv::VideoCapture capture;
+    if (absl::Status s = OpenCapture(path, &capture); !s.ok()) return s;
+    cv::Mat first;
+    if (!capture.read(first) || first.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("video file ", path, " has no decodable frame"));
+    }
+    absl::StatusOr<at::Tensor> rgb = MatToRgbTensor(first);
+    if (!rgb.ok()) return rgb.status();
+    source->height_ = rgb->size(0);
+    source->width_ = rgb->size(1);
+    if (absl::Status s = CheckSides(source->height_, source->width_, options,
+                                    absl::StrCat("video ", path));
+        !s.ok()) {
+      return s;
+    }
+    int64_t n = 1;
+    while (capture.grab()) {
+      if (++n > options.max_frames) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "video file ", path, " has more than ", options.max_frames,
+            " frames"));
+      }
+    }
+    source->num_frames_ = n;
+    // The decoder used by GetFrame starts at frame 0.
+    auto decoder = std::make_unique<Decoder>();
+    if (absl::Status s = OpenCapture(path, &decoder->capture); !s.ok()) {
+      return s;
+    }
+    absl::MutexLock lock(&source->mu_);
+    source->decoder_ = std::move(decoder);
+  } catch (const cv::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot decode video ", path, ": ", e.what()));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("reading video ", path, ": ",
+                                            e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("reading video ", path, ": ", e.what()));
+  }
+  return source;
+}
+
+int64_t VideoFileFrameSource::reopen_count() const {
+  absl::MutexLock lock(&mu_);
+  return reopens_;
+}
+
+absl::StatusOr<at::Tensor> VideoFileFrameSource::GetFrame(int64_t index) {
+  if (index < 0 || index >= num_frames_) return OutOfRange(index, num_frames_);
+  absl::MutexLock lock(&mu_);
+  Decoder& d = *decoder_;
+  if (d.last_index == index) return d.last;
+  try {
+    if (index < d.cursor) {
+      // Backwards: start over (seeking is not frame-exact).
+      d.capture.release();
+      d.cursor = 0;
+      d.last_index = -1;
+      d.last = at::Tensor();
+      ++reopens_;
+      if (absl::Status s = OpenCapture(path_, &d.capture); !s.ok()) return s;
+    }
+    while (d.cursor < index) {
+      if (!d.capture.grab()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "video ", path_, " ended at frame ", d.cursor, " before frame ",
+            index, " (the file changed since it was opened?)"));
+      }
+      ++d.cursor;
+    }
+    cv::Mat mat;
+    if (!d.capture.read(mat) || mat.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot decode frame ", index, " of video ", path_));
+    }
+    ++d.cursor;
+    absl::StatusOr<at::Tensor> rgb = MatToRgbTensor(mat);
+    if (!rgb.ok()) return rgb.status();
+    if (rgb->size(0) != height_ || rgb->size(1) != width_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "frame ", index, " of video ", path_, " is ", rgb->size(1), "x",
+          rgb->size(0), " (WxH) but its first frame is ", width_, "x",
+          height_));
+    }
+    d.last = *rgb;
+    d.last_index = index;
+    return *std::move(rgb);
+  } catch (const cv::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot decode frame ", index, " of video ", path_, ": ", e.what()));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("reading video ", path_, ": ",
+                                            e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("reading video ", path_, ": ", e.what()));
+  }
+}
+
+// --- In-memory frames --------------------------------------------------------
+
+absl::StatusOr<int64_t> InMemoryFrameSource::AppendFrame(
+    const at::Tensor& rgb_u8_hwc) {
+  if (absl::Status s = CheckRgbFrame(rgb_u8_hwc, "video frame"); !s.ok()) {
+    return s;
+  }
+  const int64_t h = rgb_u8_hwc.size(0), w = rgb_u8_hwc.size(1);
+  if (absl::Status s = CheckSides(h, w, options_, "video frame"); !s.ok()) {
+    return s;
+  }
+  at::Tensor copy;
+  try {
+    copy = rgb_u8_hwc.to(at::kCPU).contiguous().clone();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("copying a video frame failed: ",
+                                            e.what_without_backtrace()));
+  }
+  absl::MutexLock lock(&mu_);
+  const int64_t n = static_cast<int64_t>(frames_.size());
+  if (n >= options_.max_frames) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a video holds at most ", options_.max_frames, " frames"));
+  }
+  if (n > 0 && (h != height_ || w != width_)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "frame ", n, " is ", w, "x", h, " (WxH) but the video's first frame is ",
+        width_, "x", height_));
+  }
+  if (n == 0) {
+    height_ = h;
+    width_ = w;
+  }
+  frames_.push_back(std::move(copy));
+  return n;
+}
+
+absl::StatusOr<int64_t> InMemoryFrameSource::AppendEncodedFrame(
+    absl::string_view bytes) {
+  absl::StatusOr<RgbImage> img = DecodeImage(bytes, DecodeOptionsFor(options_));
+  if (!img.ok()) return img.status();
+  return AppendFrame(img->pixels);
+}
+
+int64_t InMemoryFrameSource::num_frames() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(frames_.size());
+}
+
+int64_t InMemoryFrameSource::video_height() const {
+  absl::MutexLock lock(&mu_);
+  return height_;
+}
+
+int64_t InMemoryFrameSource::video_width() const {
+  absl::MutexLock lock(&mu_);
+  return width_;
+}
+
+absl::StatusOr<at::Tensor> InMemoryFrameSource::GetFrame(int64_t index) {
+  absl::MutexLock lock(&mu_);
+  const int64_t n = static_cast<int64_t>(frames_.size());
+  if (index < 0 || index >= n) return OutOfRange(index, n);
+  return frames_[index];
+}
+
+// --- Preprocessed frame cache -----------------------------------------------
+
+PreprocessedFrameCache::PreprocessedFrameCache(FrameSource* source,
+                                               int64_t image_size,
+                                               int64_t capacity)
+    : source_(source),
+      image_size_(image_size),
+      capacity_(std::max<int64_t>(capacity, 0)) {}
+
+absl::StatusOr<at::Tensor> PreprocessedFrameCache::Get(int64_t index) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = index_.find(index);
+    if (it != index_.end()) {
+      ++hits_;
+      lru_.splice(lru_.begin(), lru_, it->second);
+      return it->second->tensor;
+    }
+    ++misses_;
+  }
+  if (source_ == nullptr) {
+    return absl::FailedPreconditionError("frame cache has no frame source");
+  }
+  absl::StatusOr<at::Tensor> frame = source_->GetFrame(index);
+  if (!frame.ok()) return frame.status();
+  absl::StatusOr<at::Tensor> pre = PreprocessVideoFrame(*frame, image_size_);
+  if (!pre.ok()) return pre.status();
+  if (capacity_ == 0) return pre;
+
+  absl::MutexLock lock(&mu_);
+  auto it = index_.find(index);
+  if (it != index_.end()) {  // another thread computed it meanwhile
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->tensor;
+  }
+  lru_.push_front(Entry{index, *pre});
+  index_[index] = lru_.begin();
+  bytes_ += static_cast<int64_t>(pre->nbytes());
+  while (static_cast<int64_t>(lru_.size()) > capacity_) {
+    const Entry& victim = lru_.back();
+    bytes_ -= static_cast<int64_t>(victim.tensor.nbytes());
+    index_.erase(victim.index);
+    lru_.pop_back();
+  }
+  return pre;
+}
+
+void PreprocessedFrameCache::Clear() {
+  absl::MutexLock lock(&mu_);
+  lru_.clear();
+  index_.clear();
+  bytes_ = 0;
+}
+
+int64_t PreprocessedFrameCache::hits() const {
+  absl::MutexLock lock(&mu_);
+  return hits_;
+}
+
+int64_t PreprocessedFrameCache::misses() const {
+  absl::MutexLock lock(&mu_);
+  return misses_;
+}
+
+int64_t PreprocessedFrameCache::size() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(lru_.size());
+}
+
+int64_t PreprocessedFrameCache::bytes_held() const {
+  absl::MutexLock lock(&mu_);
+  return bytes_;
+}
+
+}  // namespace sam2
