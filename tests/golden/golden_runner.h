@@ -31,6 +31,10 @@ struct GoldenTolerances {
   double preprocessed_input = 1e-4;
   double mask_logits = 1e-3;
   double iou = 1e-4;
+  // Video logits, on top of the float16 rounding of the expected values
+  // (1e-3 relative): frames that received prompts, and propagated frames.
+  double video_prompted = 1e-3;
+  double video_propagated = 1e-2;
 };
 
 struct GoldenSummary {

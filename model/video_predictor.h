@@ -1,0 +1,191 @@
+// VideoPredictor: SAM 2 on videos — prompt objects (clicks, boxes, masks) on
+// any frame, then propagate them through the video, frame by frame.
+//
+// Mirrors `SAM2VideoPredictor` (sam2/sam2_video_predictor.py, the December
+// 2024 version: objects are tracked independently, one at a time, and may
+// be added after tracking started): init_state, add_new_points_or_box,
+// add_new_mask, propagate_in_video (+ preflight), clear_all_prompts_in_frame,
+// remove_object, reset_state, with the same bookkeeping (per-object inputs,
+// temporary outputs consolidated before propagation, conditioning and
+// non-conditioning memories, hole filling of stored masks, memory features
+// stored in bfloat16).
+// Deliberate differences:
+//  - frames are decoded and preprocessed on demand through a small LRU
+//    (video_frames.h) instead of all up front; results are unchanged;
+//  - invalid requests (unknown object for strict removal, frame out of
+//    range, propagate without prompts, wrong mask size, a box with
+//    clear_old_points=false, points off the frame) are statuses, checked
+//    before any state changes;
+//  - propagation reports each frame to a callback that may stop it (a
+//    non-OK status from the callback ends propagation with that status; the
+//    frames done so far stay tracked);
+//  - non_overlap_masks and clear_non_cond_mem_around_input (both off in the
+//    official builders; the latter calls a missing method in the reference)
+//    are not supported and rejected at Create().
+//
+// Thread-safety: a VideoPredictor is immutable and shared; a
+// VideoInferenceState must be used by one thread at a time (the session
+// layer serialises operations on it).
+
+#ifndef SAM2_MODEL_VIDEO_PREDICTOR_H_
+#define SAM2_MODEL_VIDEO_PREDICTOR_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "model/image_encoder.h"
+#include "model/sam2_config.h"
+#include "model/sam2_tracker.h"
+#include "model/state_dict.h"
+#include "model/video_frames.h"
+
+namespace sam2 {
+
+// Default number of preprocessed frames a state keeps.
+inline constexpr int64_t kDefaultVideoFrameCacheFrames = 16;
+
+class VideoPredictor;
+
+// What the reference keeps in `inference_state`, for one video.
+class VideoInferenceState {
+ public:
+  int64_t num_frames() const { return source_->num_frames(); }
+  int64_t video_height() const { return source_->video_height(); }
+  int64_t video_width() const { return source_->video_width(); }
+  // Object ids in order of first use.
+  const std::vector<int64_t>& obj_ids() const { return obj_ids_; }
+  // Frames that received prompts, per object id.
+  std::vector<int64_t> PromptedFrames(int64_t obj_id) const;
+  // Bytes of tensors held: memories, masks, pointers, cached frames and
+  // features.
+  int64_t NumBytes() const;
+
+ private:
+  friend class VideoPredictor;
+  struct PointInputs {
+    at::Tensor coords;  // [1, P, 2] model pixels
+    at::Tensor labels;  // [1, P] int32
+  };
+  struct ObjectState {
+    std::map<int64_t, PointInputs> point_inputs;
+    std::map<int64_t, at::Tensor> mask_inputs;
+    ObjectMemoryBank output;
+    ObjectMemoryBank temp;
+    std::map<int64_t, bool> frames_tracked;  // frame -> tracked in reverse
+  };
+
+  std::unique_ptr<FrameSource> source_;
+  std::unique_ptr<PreprocessedFrameCache> frames_;
+  int64_t cached_frame_ = -1;  // the most recent frame's features
+  TrackingFeatures cached_features_;
+  std::vector<int64_t> obj_ids_;
+  std::vector<ObjectState> objects_;  // by object index
+  at::Tensor maskmem_pos_enc_;        // the same for every frame and object
+};
+
+// Masks of every object on one frame, at the video's resolution.
+struct VideoFrameMasks {
+  int64_t frame_idx = 0;
+  std::vector<int64_t> obj_ids;
+  at::Tensor masks;  // [num_objects, 1, H, W] float logits
+};
+
+struct PropagateOptions {
+  std::optional<int64_t> start_frame;     // default: earliest prompted frame
+  std::optional<int64_t> max_frames;      // default: the whole video
+  bool reverse = false;
+};
+
+struct RemoveObjectResult {
+  std::vector<int64_t> obj_ids;
+  std::vector<VideoFrameMasks> updated_frames;
+};
+
+class VideoPredictor {
+ public:
+  static absl::StatusOr<std::shared_ptr<const VideoPredictor>> Create(
+      const Sam2Config& config, const StateDict& weights);
+
+  absl::StatusOr<std::unique_ptr<VideoInferenceState>> InitState(
+      std::unique_ptr<FrameSource> source,
+      int64_t frame_cache_frames = kDefaultVideoFrameCacheFrames) const;
+
+  // points [N, 2] (x, y) with labels [N] (1 positive, 0 negative), and/or a
+  // box [4] (x0, y0, x1, y1); video pixels when normalize_coords, else [0, 1].
+  absl::StatusOr<VideoFrameMasks> AddNewPointsOrBox(
+      VideoInferenceState& state, int64_t frame_idx, int64_t obj_id,
+      const at::Tensor& points, const at::Tensor& labels,
+      const at::Tensor& box, bool clear_old_points = true,
+      bool normalize_coords = true) const;
+
+  // mask [H, W] (bool or 0/1) at the video's size (or the model's S x S;
+  // the reference takes any size, a mismatch here is a client error).
+  absl::StatusOr<VideoFrameMasks> AddNewMask(VideoInferenceState& state,
+                                             int64_t frame_idx, int64_t obj_id,
+                                             const at::Tensor& mask) const;
+
+  absl::Status PropagateInVideo(
+      VideoInferenceState& state, const PropagateOptions& options,
+      const std::function<absl::Status(const VideoFrameMasks&)>& on_frame) const;
+
+  absl::StatusOr<VideoFrameMasks> ClearAllPromptsInFrame(
+      VideoInferenceState& state, int64_t frame_idx, int64_t obj_id) const;
+
+  // Unknown id: NOT_FOUND when strict, else nothing happens.
+  absl::StatusOr<RemoveObjectResult> RemoveObject(VideoInferenceState& state,
+                                                  int64_t obj_id,
+                                                  bool strict = false) const;
+
+  void ResetState(VideoInferenceState& state) const;
+
+  const Sam2Config& config() const { return config_; }
+
+ private:
+  VideoPredictor(Sam2Config config, ImageEncoder encoder, Sam2Tracker tracker);
+
+  int ObjIdToIdx(VideoInferenceState& state, int64_t obj_id) const;
+  absl::StatusOr<const TrackingFeatures*> GetFeatures(VideoInferenceState& state,
+                                                      int64_t frame_idx) const;
+  // _run_single_frame_inference: the compact output and the (hole-filled)
+  // low-res masks.
+  absl::StatusOr<FrameOutput> RunSingleFrame(
+      VideoInferenceState& state, int obj_idx, int64_t frame_idx,
+      bool is_init_cond_frame, const at::Tensor& point_coords,
+      const at::Tensor& point_labels, const at::Tensor& mask_inputs,
+      bool reverse, bool run_mem_encoder,
+      const at::Tensor& prev_sam_mask_logits) const;
+  absl::StatusOr<std::pair<at::Tensor, at::Tensor>> RunMemoryEncoder(
+      VideoInferenceState& state, int64_t frame_idx,
+      const at::Tensor& high_res_masks, const at::Tensor& object_score_logits,
+      bool is_mask_from_pts) const;
+  at::Tensor MaskmemPosEnc(VideoInferenceState& state,
+                           const at::Tensor& pos) const;
+  absl::StatusOr<VideoFrameMasks> ConsolidateAtVideoRes(
+      VideoInferenceState& state, int64_t frame_idx, bool is_cond) const;
+  absl::StatusOr<VideoFrameMasks> RunPrompt(
+      VideoInferenceState& state, int obj_idx, int64_t frame_idx,
+      const at::Tensor& point_coords, const at::Tensor& point_labels,
+      const at::Tensor& mask_inputs, bool use_prev_logits) const;
+  absl::Status Preflight(VideoInferenceState& state) const;
+  absl::Status CheckFrame(const VideoInferenceState& state,
+                          int64_t frame_idx) const;
+  void ClearPromptsUnchecked(VideoInferenceState& state, int obj_idx,
+                             int64_t frame_idx) const;
+
+  Sam2Config config_;
+  ImageEncoder encoder_;
+  Sam2Tracker tracker_;
+};
+
+}  // namespace sam2
+
+#endif  // SAM2_MODEL_VIDEO_PREDICTOR_H_
