@@ -135,6 +135,34 @@ absl::StatusOr<Sam2Tracker> Sam2Tracker::Create(const Sam2Config& config,
   return tracker;
 }
 
+std::vector<Sam2Tracker::MemoryRef> Sam2Tracker::MemoryFramesToRead(
+    int64_t frame_idx, bool reverse, const ObjectMemoryBank& bank) const {
+  std::vector<MemoryRef> refs;
+  const int64_t f = frame_idx;
+  const auto [selected, unselected] = SelectClosestCondFrames(
+      f, bank.cond_frame_outputs.frames(), config_.max_cond_frames_in_attn);
+  for (int64_t t : selected) refs.push_back({0, t, true});
+  const int64_t stride = config_.memory_temporal_stride_for_eval;
+  for (int t_pos = 1; t_pos < config_.num_maskmem; ++t_pos) {
+    const int64_t t_rel = config_.num_maskmem - t_pos;
+    int64_t prev;
+    if (t_rel == 1) {
+      prev = reverse ? f + 1 : f - 1;
+    } else if (!reverse) {
+      prev = FloorDiv(f - 2, stride) * stride - (t_rel - 2) * stride;
+    } else {
+      prev = -FloorDiv(-(f + 2), stride) * stride + (t_rel - 2) * stride;
+    }
+    if (bank.non_cond_frame_outputs.Find(prev) != nullptr) {
+      refs.push_back({t_pos, prev, false});
+    } else if (std::find(unselected.begin(), unselected.end(), prev) !=
+               unselected.end()) {
+      refs.push_back({t_pos, prev, true});
+    }
+  }
+  return refs;
+}
+
 bool Sam2Tracker::UseMultimask(bool is_init_cond_frame,
                                int64_t num_points) const {
   return config_.multimask_output_in_sam &&
@@ -169,23 +197,11 @@ at::Tensor Sam2Tracker::PrepareMemoryConditionedFeatures(
                  : nullptr;
     };
     std::vector<std::pair<int, const FrameOutput*>> t_pos_and_prevs;
-    for (int64_t t : selected) {
-      t_pos_and_prevs.emplace_back(0, bank.cond_frame_outputs.Find(t));
-    }
-    const int64_t stride = config_.memory_temporal_stride_for_eval;
-    for (int t_pos = 1; t_pos < config_.num_maskmem; ++t_pos) {
-      const int64_t t_rel = config_.num_maskmem - t_pos;
-      int64_t prev;
-      if (t_rel == 1) {
-        prev = input.track_in_reverse ? f + 1 : f - 1;
-      } else if (!input.track_in_reverse) {
-        prev = FloorDiv(f - 2, stride) * stride - (t_rel - 2) * stride;
-      } else {
-        prev = -FloorDiv(-(f + 2), stride) * stride + (t_rel - 2) * stride;
-      }
-      const FrameOutput* out = bank.non_cond_frame_outputs.Find(prev);
-      if (out == nullptr) out = unselected_output(prev);
-      t_pos_and_prevs.emplace_back(t_pos, out);
+    for (const MemoryRef& ref :
+         MemoryFramesToRead(f, input.track_in_reverse, bank)) {
+      t_pos_and_prevs.emplace_back(
+          ref.t_pos, ref.is_cond ? bank.cond_frame_outputs.Find(ref.frame)
+                                 : bank.non_cond_frame_outputs.Find(ref.frame));
     }
     for (const auto& [t_pos, prev] : t_pos_and_prevs) {
       if (prev == nullptr || !prev->maskmem_features.defined()) continue;

@@ -45,6 +45,14 @@ struct FrameOutput {
   at::Tensor object_score_logits;  // [1, 1]
   at::Tensor maskmem_features;     // [1, mem_dim, h, w] or undefined
   at::Tensor maskmem_pos_enc;      // [1, mem_dim, h, w] or undefined
+  // Kept by the video predictor so that an evicted memory can be rebuilt
+  // exactly (long-video mode): the pixels hole filling changed in
+  // pred_masks (flat indices, original values), and whether the memory was
+  // encoded from the (filled, binarized) prompt mask rather than from the
+  // tracked (unfilled) logits.
+  at::Tensor fill_undo_index;  // int64 [K]
+  at::Tensor fill_undo_value;  // float [K]
+  bool memory_from_prompt = false;
 };
 
 // frame index -> output, iterated in insertion order (the reference's dicts:
@@ -116,6 +124,18 @@ class Sam2Tracker {
 
   // _use_multimask.
   bool UseMultimask(bool is_init_cond_frame, int64_t num_points) const;
+
+  // The frames whose stored memory features a (non-initial) track step on
+  // `frame_idx` reads from the non-conditioning outputs or, when not
+  // selected, from the conditioning ones: (t_pos, frame, is_cond). The order
+  // is the order of the memories.
+  struct MemoryRef {
+    int t_pos;
+    int64_t frame;
+    bool is_cond;
+  };
+  std::vector<MemoryRef> MemoryFramesToRead(int64_t frame_idx, bool reverse,
+                                            const ObjectMemoryBank& bank) const;
 
   const Sam2Config& config() const { return config_; }
   const SamHeads& sam_heads() const { return sam_heads_; }

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 #include <utility>
 
@@ -103,13 +104,18 @@ absl::StatusOr<std::shared_ptr<const VideoPredictor>> VideoPredictor::Create(
 }
 
 absl::StatusOr<std::unique_ptr<VideoInferenceState>> VideoPredictor::InitState(
-    std::unique_ptr<FrameSource> source, int64_t frame_cache_frames) const {
+    std::unique_ptr<FrameSource> source, const VideoStateOptions& options) const {
   if (source == nullptr || source->num_frames() <= 0) {
     return absl::InvalidArgumentError("the video has no frames");
   }
+  if (options.frame_cache_frames < 1 || options.long_video_window < 0) {
+    return absl::InvalidArgumentError(
+        "frame_cache_frames must be >= 1 and long_video_window >= 0");
+  }
   auto state = std::unique_ptr<VideoInferenceState>(new VideoInferenceState());
+  state->long_video_window_ = options.long_video_window;
   state->frames_ = std::make_unique<PreprocessedFrameCache>(
-      source.get(), config_.image_size, frame_cache_frames);
+      source.get(), config_.image_size, options.frame_cache_frames);
   state->source_ = std::move(source);
   // The reference computes frame 0's features at init; doing it here also
   // reports an undecodable first frame at once.
@@ -194,6 +200,12 @@ absl::StatusOr<FrameOutput> VideoPredictor::RunSingleFrame(
           FillHolesInMaskScores(out->pred_masks, fill);
       if (!filled.ok()) return filled.status();
       compact.pred_masks = *filled;
+      // What filling changed, to restore the tracked logits exactly when a
+      // dropped memory is rebuilt (long-video mode).
+      const at::Tensor changed =
+          at::ne(filled->reshape(-1), out->pred_masks.reshape(-1)).nonzero().view(-1);
+      compact.fill_undo_index = changed;
+      compact.fill_undo_value = out->pred_masks.reshape(-1).index_select(0, changed);
     }
     compact.obj_ptr = out->obj_ptr;
     compact.object_score_logits = out->object_score_logits;
@@ -269,6 +281,12 @@ absl::StatusOr<VideoFrameMasks> VideoPredictor::RunPrompt(
     if (prev != nullptr && prev->pred_masks.defined()) {
       c10::InferenceMode guard;
       prev_logits = at::clamp(prev->pred_masks, -32.0, 32.0);
+    }
+  }
+  if (!is_init_cond_frame && !mask_inputs.defined()) {
+    if (absl::Status s = EnsureMemories(state, obj_idx, frame_idx, reverse);
+        !s.ok()) {
+      return s;
     }
   }
   absl::StatusOr<FrameOutput> out = RunSingleFrame(
@@ -433,6 +451,7 @@ absl::Status VideoPredictor::Preflight(VideoInferenceState& state) const {
           if (!mem.ok()) return mem.status();
           out.maskmem_features = mem->first;
           out.maskmem_pos_enc = mem->second;
+          out.memory_from_prompt = true;
         }
         output.Set(f, std::move(out));
       }
@@ -491,6 +510,11 @@ absl::Status VideoPredictor::PropagateInVideo(
       if (const FrameOutput* cond = o.output.cond_frame_outputs.Find(f)) {
         masks.push_back(cond->pred_masks);
       } else {
+        if (absl::Status s =
+                EnsureMemories(state, static_cast<int>(i), f, options.reverse);
+            !s.ok()) {
+          return s;
+        }
         absl::StatusOr<FrameOutput> out = RunSingleFrame(
             state, static_cast<int>(i), f, /*is_init_cond_frame=*/false,
             at::Tensor(), at::Tensor(), at::Tensor(), options.reverse,
@@ -514,6 +538,7 @@ absl::Status VideoPredictor::PropagateInVideo(
           return out;
         });
     if (!frame.ok()) return frame.status();
+    EvictMemories(state, f);
     if (absl::Status s = on_frame(*frame); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -580,6 +605,60 @@ absl::StatusOr<RemoveObjectResult> VideoPredictor::RemoveObject(
   }
   result.obj_ids = state.obj_ids_;
   return result;
+}
+
+absl::Status VideoPredictor::EnsureMemories(VideoInferenceState& state,
+                                            int obj_idx, int64_t frame_idx,
+                                            bool reverse) const {
+  if (state.long_video_window_ <= 0) return absl::OkStatus();
+  ObjectMemoryBank& bank = state.objects_[obj_idx].output;
+  if (bank.cond_frame_outputs.empty()) return absl::OkStatus();
+  for (const Sam2Tracker::MemoryRef& ref :
+       tracker_.MemoryFramesToRead(frame_idx, reverse, bank)) {
+    FrameOutput* out =
+        (ref.is_cond ? bank.cond_frame_outputs : bank.non_cond_frame_outputs)
+            .FindMutable(ref.frame);
+    if (out == nullptr || out->maskmem_features.defined()) continue;
+    // The mask the memory was first encoded from: the prompt's filled
+    // logits, or the tracked logits before hole filling.
+    absl::StatusOr<at::Tensor> high =
+        Guard("rebuilding a memory", [&]() -> absl::StatusOr<at::Tensor> {
+          at::Tensor low = out->pred_masks;
+          if (!out->memory_from_prompt && out->fill_undo_index.defined() &&
+              out->fill_undo_index.numel() > 0) {
+            low = low.clone();
+            low.view(-1).index_copy_(0, out->fill_undo_index,
+                                     out->fill_undo_value);
+          }
+          return Bilinear(low, config_.image_size, config_.image_size);
+        });
+    if (!high.ok()) return high.status();
+    absl::StatusOr<std::pair<at::Tensor, at::Tensor>> mem =
+        RunMemoryEncoder(state, ref.frame, *high, out->object_score_logits,
+                         out->memory_from_prompt);
+    if (!mem.ok()) return mem.status();
+    out->maskmem_features = mem->first;
+    out->maskmem_pos_enc = mem->second;
+    ++state.memories_rebuilt_;
+  }
+  return absl::OkStatus();
+}
+
+void VideoPredictor::EvictMemories(VideoInferenceState& state,
+                                   int64_t frame_idx) const {
+  if (state.long_video_window_ <= 0) return;
+  for (VideoInferenceState::ObjectState& o : state.objects_) {
+    FrameOutputMap& non_cond = o.output.non_cond_frame_outputs;
+    for (int64_t t : non_cond.frames()) {
+      FrameOutput* out = non_cond.FindMutable(t);
+      if (out->maskmem_features.defined() &&
+          std::abs(t - frame_idx) > state.long_video_window_) {
+        out->maskmem_features = at::Tensor();
+        out->maskmem_pos_enc = at::Tensor();
+        ++state.memories_evicted_;
+      }
+    }
+  }
 }
 
 void VideoPredictor::ResetState(VideoInferenceState& state) const {

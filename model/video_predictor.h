@@ -12,6 +12,8 @@
 // Deliberate differences:
 //  - frames are decoded and preprocessed on demand through a small LRU
 //    (video_frames.h) instead of all up front; results are unchanged;
+//  - an optional long-video mode (VideoStateOptions::long_video_window)
+//    bounds the memory features a state holds; results are unchanged;
 //  - invalid requests (unknown object for strict removal, frame out of
 //    range, propagate without prompts, wrong mask size, a box with
 //    clear_old_points=false, points off the frame) are statuses, checked
@@ -53,6 +55,19 @@ namespace sam2 {
 // Default number of preprocessed frames a state keeps.
 inline constexpr int64_t kDefaultVideoFrameCacheFrames = 16;
 
+struct VideoStateOptions {
+  // Preprocessed frames kept in the state's LRU (frames are decoded on
+  // demand; this changes no result).
+  int64_t frame_cache_frames = kDefaultVideoFrameCacheFrames;
+  // Long-video mode when > 0: memory features of non-conditioning frames
+  // farther than this many frames from the frame being tracked are dropped
+  // after each tracked frame; their low-res logits, object score, object
+  // pointer and how the memory was made are kept, and a dropped memory is
+  // rebuilt exactly (same image features, same mask, same encoder) when a
+  // later step reads it. 0: keep every memory, as the reference does.
+  int64_t long_video_window = 0;
+};
+
 class VideoPredictor;
 
 // What the reference keeps in `inference_state`, for one video.
@@ -68,6 +83,9 @@ class VideoInferenceState {
   // Bytes of tensors held: memories, masks, pointers, cached frames and
   // features.
   int64_t NumBytes() const;
+  // Long-video mode: memories dropped and rebuilt so far.
+  int64_t memories_evicted() const { return memories_evicted_; }
+  int64_t memories_rebuilt() const { return memories_rebuilt_; }
 
  private:
   friend class VideoPredictor;
@@ -90,6 +108,9 @@ class VideoInferenceState {
   std::vector<int64_t> obj_ids_;
   std::vector<ObjectState> objects_;  // by object index
   at::Tensor maskmem_pos_enc_;        // the same for every frame and object
+  int64_t long_video_window_ = 0;
+  int64_t memories_evicted_ = 0;
+  int64_t memories_rebuilt_ = 0;
 };
 
 // Masks of every object on one frame, at the video's resolution.
@@ -117,7 +138,7 @@ class VideoPredictor {
 
   absl::StatusOr<std::unique_ptr<VideoInferenceState>> InitState(
       std::unique_ptr<FrameSource> source,
-      int64_t frame_cache_frames = kDefaultVideoFrameCacheFrames) const;
+      const VideoStateOptions& options = {}) const;
 
   // points [N, 2] (x, y) with labels [N] (1 positive, 0 negative), and/or a
   // box [4] (x0, y0, x1, y1); video pixels when normalize_coords, else [0, 1].
@@ -180,6 +201,11 @@ class VideoPredictor {
                           int64_t frame_idx) const;
   void ClearPromptsUnchecked(VideoInferenceState& state, int obj_idx,
                              int64_t frame_idx) const;
+  // Long-video mode: rebuilds the dropped memories a track step on
+  // `frame_idx` will read, and drops those outside the window.
+  absl::Status EnsureMemories(VideoInferenceState& state, int obj_idx,
+                              int64_t frame_idx, bool reverse) const;
+  void EvictMemories(VideoInferenceState& state, int64_t frame_idx) const;
 
   Sam2Config config_;
   ImageEncoder encoder_;

@@ -25,7 +25,7 @@ class VideoPredictorTest : public ::testing::Test {
         JpegFolderFrameSource::Open("tests/fixtures/sam2.1-micro/frames");
     ASSERT_TRUE(source.ok()) << source.status();
     absl::StatusOr<std::unique_ptr<VideoInferenceState>> state =
-        predictor_->InitState(*std::move(source), /*frame_cache_frames=*/2);
+        predictor_->InitState(*std::move(source), {/*frame_cache_frames=*/2});
     ASSERT_TRUE(state.ok()) << state.status();
     state_ = *std::move(state);
   }
@@ -164,6 +164,73 @@ TEST_F(VideoPredictorTest, RemoveClearAndReset) {
   EXPECT_EQ(removed->obj_ids, std::vector<int64_t>{1});
   predictor_->ResetState(*state_);
   EXPECT_TRUE(state_->obj_ids().empty());
+}
+
+}  // namespace
+}  // namespace sam2
+
+namespace sam2 {
+namespace {
+
+// Runs the same prompts and propagations in a state and returns every mask
+// it produced, in order.
+std::vector<at::Tensor> RunScript(const VideoPredictor& predictor,
+                                  VideoInferenceState& state) {
+  std::vector<at::Tensor> masks;
+  auto keep = [&](const VideoFrameMasks& f) {
+    masks.push_back(f.masks);
+    return absl::OkStatus();
+  };
+  auto click = [&](int64_t frame, int64_t obj, float x, float y, int label) {
+    absl::StatusOr<VideoFrameMasks> m = predictor.AddNewPointsOrBox(
+        state, frame, obj, at::tensor({x, y}).view({1, 2}),
+        at::tensor({label}, at::kInt), at::Tensor(), /*clear_old_points=*/false);
+    EXPECT_TRUE(m.ok()) << m.status();
+    if (m.ok()) masks.push_back(m->masks);
+  };
+  click(0, 1, 160, 90, 1);
+  click(0, 2, 60, 40, 1);
+  EXPECT_TRUE(predictor.PropagateInVideo(state, PropagateOptions(), keep).ok());
+  // A correction on a tracked frame reads the memories before it.
+  click(6, 1, 200, 70, 0);
+  PropagateOptions back;
+  back.start_frame = 7;
+  back.reverse = true;
+  EXPECT_TRUE(predictor.PropagateInVideo(state, back, keep).ok());
+  EXPECT_TRUE(predictor.PropagateInVideo(state, PropagateOptions(), keep).ok());
+  return masks;
+}
+
+TEST(LongVideoModeTest, DroppedMemoriesAreRebuiltExactly) {
+  absl::StatusOr<LoadedModel> loaded =
+      LoadModel("tests/fixtures/sam2.1-micro/model.pt", "");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  absl::StatusOr<std::shared_ptr<const VideoPredictor>> predictor =
+      VideoPredictor::Create(loaded->config, loaded->weights);
+  ASSERT_TRUE(predictor.ok()) << predictor.status();
+  auto open = [&](int64_t window) {
+    absl::StatusOr<std::unique_ptr<JpegFolderFrameSource>> source =
+        JpegFolderFrameSource::Open("tests/fixtures/sam2.1-micro/frames");
+    EXPECT_TRUE(source.ok()) << source.status();
+    VideoStateOptions options;
+    options.long_video_window = window;
+    absl::StatusOr<std::unique_ptr<VideoInferenceState>> state =
+        (*predictor)->InitState(*std::move(source), options);
+    EXPECT_TRUE(state.ok()) << state.status();
+    return *std::move(state);
+  };
+  std::unique_ptr<VideoInferenceState> full = open(0);
+  std::unique_ptr<VideoInferenceState> windowed = open(1);
+  const std::vector<at::Tensor> expected = RunScript(**predictor, *full);
+  const std::vector<at::Tensor> got = RunScript(**predictor, *windowed);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_TRUE(at::equal(got[i], expected[i])) << "output " << i;
+  }
+  EXPECT_EQ(full->memories_evicted(), 0);
+  EXPECT_GT(windowed->memories_evicted(), 0);
+  EXPECT_GT(windowed->memories_rebuilt(), 0);
+  EXPECT_LT(windowed->NumBytes(), full->NumBytes());
 }
 
 }  // namespace
