@@ -8,13 +8,10 @@
 #include "absl/strings/str_join.h"
 #include "model/image_transforms.h"
 #include "model/mask_postprocess.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
-
-std::string ShapeOf(const at::Tensor& t) {
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
-}
 
 // Splits the encoder's batch output into per-image features.
 std::vector<ImageFeatures> SplitFeatures(

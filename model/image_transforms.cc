@@ -13,28 +13,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
-
-std::string ShapeOf(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
-}
-
-absl::Status CheckImage(const at::Tensor& rgb, const std::string& what) {
-  if (!rgb.defined() || rgb.dim() != 3 || rgb.size(2) != kImageChannels ||
-      rgb.size(0) < 1 || rgb.size(1) < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " must be an RGB image [H, W, 3] with H, W >= 1, got ",
-        ShapeOf(rgb)));
-  }
-  if (rgb.scalar_type() != at::kByte) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " must be uint8, got ", c10::toString(rgb.scalar_type())));
-  }
-  return absl::OkStatus();
-}
 
 absl::Status CheckSize(int64_t image_size) {
   if (image_size < 1) {
@@ -81,7 +63,7 @@ at::Tensor PreprocessUnchecked(const at::Tensor& rgb, int64_t image_size) {
 absl::StatusOr<at::Tensor> PreprocessImage(const at::Tensor& rgb,
                                            int64_t image_size) {
   if (absl::Status s = CheckSize(image_size); !s.ok()) return s;
-  if (absl::Status s = CheckImage(rgb, "image"); !s.ok()) return s;
+  if (absl::Status s = CheckRgbImage(rgb, "image"); !s.ok()) return s;
   try {
     c10::InferenceMode guard;
     return PreprocessUnchecked(rgb, image_size);
@@ -103,7 +85,7 @@ absl::StatusOr<at::Tensor> PreprocessImageBatch(
     return absl::InvalidArgumentError("the image batch is empty");
   }
   for (size_t i = 0; i < rgb_images.size(); ++i) {
-    if (absl::Status s = CheckImage(rgb_images[i], absl::StrCat("image ", i));
+    if (absl::Status s = CheckRgbImage(rgb_images[i], absl::StrCat("image ", i));
         !s.ok()) {
       return s;
     }

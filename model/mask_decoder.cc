@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/prompt_encoder.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
@@ -23,11 +24,6 @@ namespace {
 // Value of the object-score logit when the model has no object-score head.
 constexpr double kDefaultObjectScoreLogit = 10.0;
 constexpr double kLayerNorm2dEps = 1e-6;
-
-std::string ShapeOf(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
-}
 
 bool HasShape(const at::Tensor& t, std::initializer_list<int64_t> shape) {
   if (!t.defined() || t.dim() != static_cast<int64_t>(shape.size())) {

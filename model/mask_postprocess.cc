@@ -20,14 +20,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
-
-std::string ShapeOf(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
-}
 
 absl::Status CheckSide(int64_t side, const char* what) {
   if (side < 1 || side > kMaxMaskSide) {

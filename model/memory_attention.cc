@@ -15,17 +15,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
 
 // MemoryAttention adds this fraction of curr_pos to its input.
 constexpr double kInputPosScale = 0.1;
-
-std::string ShapeOf(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
-}
 
 LinearParams LoadNorm(ModuleWeights& weights, const std::string& name,
                       int64_t dim) {

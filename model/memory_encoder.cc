@@ -14,17 +14,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/prompt_encoder.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
 
 // LayerNorm2d eps in the mask downsampler and in CXBlock.
 constexpr double kLayerNorm2dEps = 1e-6;
-
-std::string ShapeOf(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
-}
 
 LinearParams LoadConv(ModuleWeights& weights, const std::string& name,
                       int64_t in_per_group, int64_t out, int64_t kernel) {

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
@@ -131,11 +132,6 @@ void ResampleVertical(const uint8_t* in, int w, int ch, int row_offset,
     uint8_t* dst = out + static_cast<size_t>(yy) * row_len;
     for (size_t i = 0; i < row_len; ++i) dst[i] = Clip8(acc[i]);
   }
-}
-
-std::string ShapeOf(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
 }
 
 absl::StatusOr<at::Tensor> ResizeUnchecked(const at::Tensor& image,

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
@@ -21,11 +22,6 @@ namespace {
 constexpr double kTwoPi = 2.0 * M_PI;
 // sam2_utils.LayerNorm2d's default eps.
 constexpr double kLayerNorm2dEps = 1e-6;
-
-std::string ShapeOf(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
-}
 
 }  // namespace
 

@@ -13,14 +13,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
-
-std::string ShapeOf(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
-}
 
 absl::Status CheckSizes(int64_t orig_h, int64_t orig_w, int64_t resolution) {
   if (orig_h <= 0 || orig_w <= 0 || resolution <= 0) {

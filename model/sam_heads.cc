@@ -7,14 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/module_weights.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
-
-std::string ShapeOf(const at::Tensor& t) {
-  return t.defined() ? absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]")
-                     : "nothing";
-}
 
 // Antialiased bilinear resize (downsampling masks, trap 18).
 at::Tensor ResizeAntialias(const at::Tensor& x, int64_t h, int64_t w) {

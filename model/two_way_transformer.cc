@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
@@ -27,11 +28,6 @@ LinearParams LoadNorm(ModuleWeights& weights, const std::string& name,
   p.weight = weights.Get(name + ".weight", {dim});
   p.bias = weights.Get(name + ".bias", {dim});
   return p;
-}
-
-std::string ShapeOf(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
 }
 
 }  // namespace

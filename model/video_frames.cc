@@ -27,28 +27,10 @@
 #include "model/image_io.h"
 #include "model/image_transforms.h"
 #include "model/pillow_resize.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
-
-std::string ShapeOf(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
-}
-
-absl::Status CheckRgbFrame(const at::Tensor& rgb, absl::string_view what) {
-  if (!rgb.defined() || rgb.dim() != 3 || rgb.size(2) != kImageChannels ||
-      rgb.size(0) < 1 || rgb.size(1) < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " must be an RGB image [H, W, 3] with H, W >= 1, got ",
-        ShapeOf(rgb)));
-  }
-  if (rgb.scalar_type() != at::kByte) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " must be uint8, got ", c10::toString(rgb.scalar_type())));
-  }
-  return absl::OkStatus();
-}
 
 absl::Status CheckSides(int64_t h, int64_t w, const FrameSourceOptions& o,
                         absl::string_view what) {
@@ -115,7 +97,7 @@ absl::StatusOr<at::Tensor> DecodeFrameFile(const std::string& path,
 absl::StatusOr<at::Tensor> PreprocessVideoFrame(const at::Tensor& rgb_u8_hwc,
                                                 int64_t image_size,
                                                 PillowPassOrder order) {
-  if (absl::Status s = CheckRgbFrame(rgb_u8_hwc, "video frame"); !s.ok()) {
+  if (absl::Status s = CheckRgbImage(rgb_u8_hwc, "video frame"); !s.ok()) {
     return s;
   }
   if (image_size < 1 || image_size > kPillowResizeMaxSide) {
@@ -402,7 +384,7 @@ absl::StatusOr<at::Tensor> VideoFileFrameSource::GetFrame(int64_t index) {
 
 absl::StatusOr<int64_t> InMemoryFrameSource::AppendFrame(
     const at::Tensor& rgb_u8_hwc) {
-  if (absl::Status s = CheckRgbFrame(rgb_u8_hwc, "video frame"); !s.ok()) {
+  if (absl::Status s = CheckRgbImage(rgb_u8_hwc, "video frame"); !s.ok()) {
     return s;
   }
   const int64_t h = rgb_u8_hwc.size(0), w = rgb_u8_hwc.size(1);

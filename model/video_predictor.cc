@@ -10,14 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/mask_postprocess.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
-
-std::string ShapeOf(const at::Tensor& t) {
-  return t.defined() ? absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]")
-                     : "nothing";
-}
 
 int64_t BytesOf(const at::Tensor& t) { return t.defined() ? t.nbytes() : 0; }
 
