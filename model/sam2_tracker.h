@@ -32,6 +32,7 @@
 #include "model/memory_encoder.h"
 #include "model/sam2_config.h"
 #include "model/sam_heads.h"
+#include "model/spill_file.h"
 #include "model/state_dict.h"
 #include "model/two_way_transformer.h"
 
@@ -53,6 +54,9 @@ struct FrameOutput {
   at::Tensor fill_undo_index;  // int64 [K]
   at::Tensor fill_undo_value;  // float [K]
   bool memory_from_prompt = false;
+  // Long-video mode: where pred_masks went when it was moved out of memory
+  // (pred_masks is then undefined).
+  std::optional<SpillRef> pred_masks_spill;
 };
 
 // frame index -> output, iterated in insertion order (the reference's dicts:

@@ -24,7 +24,8 @@ int64_t BytesOf(const FrameOutputMap& m) {
     // maskmem_pos_enc is one shared tensor per state; counted there.
     n += BytesOf(o->pred_masks) + BytesOf(o->pred_masks_high_res) +
          BytesOf(o->obj_ptr) + BytesOf(o->object_score_logits) +
-         BytesOf(o->maskmem_features);
+         BytesOf(o->maskmem_features) + BytesOf(o->fill_undo_index) +
+         BytesOf(o->fill_undo_value);
   }
   return n;
 }
@@ -110,6 +111,7 @@ absl::StatusOr<std::unique_ptr<VideoInferenceState>> VideoPredictor::InitState(
   }
   auto state = std::unique_ptr<VideoInferenceState>(new VideoInferenceState());
   state->long_video_window_ = options.long_video_window;
+  state->spill_dir_ = options.spill_dir;
   state->frames_ = std::make_unique<PreprocessedFrameCache>(
       source.get(), config_.image_size, options.frame_cache_frames);
   state->source_ = std::move(source);
@@ -248,7 +250,9 @@ absl::StatusOr<VideoFrameMasks> VideoPredictor::ConsolidateAtVideoRes(
         found = o.output.non_cond_frame_outputs.Find(frame_idx);
       }
       if (found == nullptr) continue;
-      at::Tensor m = found->pred_masks;
+      absl::StatusOr<at::Tensor> logits = PredMasks(state, *found);
+      if (!logits.ok()) return logits.status();
+      at::Tensor m = *logits;
       if (m.size(-2) != h || m.size(-1) != w) m = Bilinear(m, h, w);
       out.masks.narrow(0, i, 1).copy_(m);
     }
@@ -274,9 +278,11 @@ absl::StatusOr<VideoFrameMasks> VideoPredictor::RunPrompt(
     const FrameOutput* prev = temp.Find(frame_idx);
     if (prev == nullptr) prev = o.output.cond_frame_outputs.Find(frame_idx);
     if (prev == nullptr) prev = o.output.non_cond_frame_outputs.Find(frame_idx);
-    if (prev != nullptr && prev->pred_masks.defined()) {
+    if (prev != nullptr) {
+      absl::StatusOr<at::Tensor> logits = PredMasks(state, *prev);
+      if (!logits.ok()) return logits.status();
       c10::InferenceMode guard;
-      prev_logits = at::clamp(prev->pred_masks, -32.0, 32.0);
+      prev_logits = at::clamp(*logits, -32.0, 32.0);
     }
   }
   if (!is_init_cond_frame && !mask_inputs.defined()) {
@@ -504,7 +510,9 @@ absl::Status VideoPredictor::PropagateInVideo(
     for (size_t i = 0; i < state.objects_.size(); ++i) {
       VideoInferenceState::ObjectState& o = state.objects_[i];
       if (const FrameOutput* cond = o.output.cond_frame_outputs.Find(f)) {
-        masks.push_back(cond->pred_masks);
+        absl::StatusOr<at::Tensor> logits = PredMasks(state, *cond);
+        if (!logits.ok()) return logits.status();
+        masks.push_back(*logits);
       } else {
         if (absl::Status s =
                 EnsureMemories(state, static_cast<int>(i), f, options.reverse);
@@ -534,7 +542,7 @@ absl::Status VideoPredictor::PropagateInVideo(
           return out;
         });
     if (!frame.ok()) return frame.status();
-    EvictMemories(state, f);
+    if (absl::Status s = EvictMemories(state, f); !s.ok()) return s;
     if (absl::Status s = on_frame(*frame); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -617,9 +625,11 @@ absl::Status VideoPredictor::EnsureMemories(VideoInferenceState& state,
     if (out == nullptr || out->maskmem_features.defined()) continue;
     // The mask the memory was first encoded from: the prompt's filled
     // logits, or the tracked logits before hole filling.
+    absl::StatusOr<at::Tensor> stored = PredMasks(state, *out);
+    if (!stored.ok()) return stored.status();
     absl::StatusOr<at::Tensor> high =
         Guard("rebuilding a memory", [&]() -> absl::StatusOr<at::Tensor> {
-          at::Tensor low = out->pred_masks;
+          at::Tensor low = *stored;
           if (!out->memory_from_prompt && out->fill_undo_index.defined() &&
               out->fill_undo_index.numel() > 0) {
             low = low.clone();
@@ -640,21 +650,43 @@ absl::Status VideoPredictor::EnsureMemories(VideoInferenceState& state,
   return absl::OkStatus();
 }
 
-void VideoPredictor::EvictMemories(VideoInferenceState& state,
-                                   int64_t frame_idx) const {
-  if (state.long_video_window_ <= 0) return;
+absl::StatusOr<at::Tensor> VideoPredictor::PredMasks(
+    const VideoInferenceState& state, const FrameOutput& out) const {
+  if (out.pred_masks.defined()) return out.pred_masks;
+  if (out.pred_masks_spill && state.spill_) {
+    return state.spill_->Read(*out.pred_masks_spill);
+  }
+  return absl::InternalError("a frame output lost its mask logits");
+}
+
+absl::Status VideoPredictor::EvictMemories(VideoInferenceState& state,
+                                           int64_t frame_idx) const {
+  if (state.long_video_window_ <= 0) return absl::OkStatus();
   for (VideoInferenceState::ObjectState& o : state.objects_) {
     FrameOutputMap& non_cond = o.output.non_cond_frame_outputs;
     for (int64_t t : non_cond.frames()) {
       FrameOutput* out = non_cond.FindMutable(t);
-      if (out->maskmem_features.defined() &&
-          std::abs(t - frame_idx) > state.long_video_window_) {
+      if (std::abs(t - frame_idx) <= state.long_video_window_) continue;
+      if (out->maskmem_features.defined()) {
         out->maskmem_features = at::Tensor();
         out->maskmem_pos_enc = at::Tensor();
         ++state.memories_evicted_;
       }
+      if (out->pred_masks.defined()) {
+        if (!state.spill_) {
+          absl::StatusOr<std::unique_ptr<SpillFile>> spill =
+              SpillFile::Create(state.spill_dir_);
+          if (!spill.ok()) return spill.status();
+          state.spill_ = *std::move(spill);
+        }
+        absl::StatusOr<SpillRef> ref = state.spill_->Write(out->pred_masks);
+        if (!ref.ok()) return ref.status();
+        out->pred_masks_spill = *ref;
+        out->pred_masks = at::Tensor();
+      }
     }
   }
+  return absl::OkStatus();
 }
 
 void VideoPredictor::ResetState(VideoInferenceState& state) const {

@@ -39,6 +39,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -47,6 +48,7 @@
 #include "model/image_encoder.h"
 #include "model/sam2_config.h"
 #include "model/sam2_tracker.h"
+#include "model/spill_file.h"
 #include "model/state_dict.h"
 #include "model/video_frames.h"
 
@@ -66,6 +68,10 @@ struct VideoStateOptions {
   // rebuilt exactly (same image features, same mask, same encoder) when a
   // later step reads it. 0: keep every memory, as the reference does.
   int64_t long_video_window = 0;
+  // Long-video mode: the low-res mask logits of frames whose memory was
+  // dropped go to an unnamed scratch file in this directory (empty: $TMPDIR
+  // or /tmp), so the state's memory stays bounded.
+  std::string spill_dir;
 };
 
 class VideoPredictor;
@@ -86,6 +92,8 @@ class VideoInferenceState {
   // Long-video mode: memories dropped and rebuilt so far.
   int64_t memories_evicted() const { return memories_evicted_; }
   int64_t memories_rebuilt() const { return memories_rebuilt_; }
+  // Long-video mode: bytes moved to the scratch file.
+  int64_t bytes_spilled() const { return spill_ ? spill_->bytes_written() : 0; }
 
  private:
   friend class VideoPredictor;
@@ -109,6 +117,8 @@ class VideoInferenceState {
   std::vector<ObjectState> objects_;  // by object index
   at::Tensor maskmem_pos_enc_;        // the same for every frame and object
   int64_t long_video_window_ = 0;
+  std::string spill_dir_;
+  std::unique_ptr<SpillFile> spill_;  // created on first use
   int64_t memories_evicted_ = 0;
   int64_t memories_rebuilt_ = 0;
 };
@@ -205,7 +215,11 @@ class VideoPredictor {
   // `frame_idx` will read, and drops those outside the window.
   absl::Status EnsureMemories(VideoInferenceState& state, int obj_idx,
                               int64_t frame_idx, bool reverse) const;
-  void EvictMemories(VideoInferenceState& state, int64_t frame_idx) const;
+  absl::Status EvictMemories(VideoInferenceState& state,
+                             int64_t frame_idx) const;
+  // An output's low-res logits, read back from the scratch file if needed.
+  absl::StatusOr<at::Tensor> PredMasks(const VideoInferenceState& state,
+                                       const FrameOutput& out) const;
 
   Sam2Config config_;
   ImageEncoder encoder_;

@@ -230,6 +230,8 @@ TEST(LongVideoModeTest, DroppedMemoriesAreRebuiltExactly) {
   EXPECT_EQ(full->memories_evicted(), 0);
   EXPECT_GT(windowed->memories_evicted(), 0);
   EXPECT_GT(windowed->memories_rebuilt(), 0);
+  EXPECT_GT(windowed->bytes_spilled(), 0);
+  EXPECT_EQ(full->bytes_spilled(), 0);
   EXPECT_LT(windowed->NumBytes(), full->NumBytes());
 }
 
