@@ -70,8 +70,10 @@ int64_t VideoInferenceState::NumBytes() const {
     }
     for (const auto& [f, m] : o.mask_inputs) n += BytesOf(m);
   }
-  for (const at::Tensor& t : cached_features_.levels) n += BytesOf(t);
-  for (const at::Tensor& t : cached_features_.pos) n += BytesOf(t);
+  for (const auto& [frame, f] : features_) {
+    for (const at::Tensor& t : f.levels) n += BytesOf(t);
+    for (const at::Tensor& t : f.pos) n += BytesOf(t);
+  }
   if (frames_) n += frames_->bytes_held();
   return n;
 }
@@ -105,12 +107,15 @@ absl::StatusOr<std::unique_ptr<VideoInferenceState>> VideoPredictor::InitState(
   if (source == nullptr || source->num_frames() <= 0) {
     return absl::InvalidArgumentError("the video has no frames");
   }
-  if (options.frame_cache_frames < 1 || options.long_video_window < 0) {
+  if (options.frame_cache_frames < 1 || options.feature_cache_frames < 1 ||
+      options.long_video_window < 0) {
     return absl::InvalidArgumentError(
-        "frame_cache_frames must be >= 1 and long_video_window >= 0");
+        "frame_cache_frames and feature_cache_frames must be >= 1, "
+        "long_video_window >= 0");
   }
   auto state = std::unique_ptr<VideoInferenceState>(new VideoInferenceState());
   state->long_video_window_ = options.long_video_window;
+  state->feature_cache_frames_ = options.feature_cache_frames;
   state->spill_dir_ = options.spill_dir;
   state->frames_ = std::make_unique<PreprocessedFrameCache>(
       source.get(), config_.image_size, options.frame_cache_frames);
@@ -144,15 +149,24 @@ int VideoPredictor::ObjIdToIdx(VideoInferenceState& state,
 
 absl::StatusOr<const TrackingFeatures*> VideoPredictor::GetFeatures(
     VideoInferenceState& state, int64_t frame_idx) const {
-  if (state.cached_frame_ == frame_idx) return &state.cached_features_;
+  for (auto it = state.features_.begin(); it != state.features_.end(); ++it) {
+    if (it->first == frame_idx) {
+      state.features_.splice(state.features_.begin(), state.features_, it);
+      return &state.features_.front().second;
+    }
+  }
   absl::StatusOr<at::Tensor> image = state.frames_->Get(frame_idx);
   if (!image.ok()) return image.status();
   absl::StatusOr<BackboneOutput> out =
       encoder_.ForwardImage(image->unsqueeze(0));
   if (!out.ok()) return out.status();
-  state.cached_features_ = {out->backbone_fpn, out->vision_pos_enc};
-  state.cached_frame_ = frame_idx;
-  return &state.cached_features_;
+  state.features_.emplace_front(
+      frame_idx, TrackingFeatures{out->backbone_fpn, out->vision_pos_enc});
+  while (static_cast<int64_t>(state.features_.size()) >
+         state.feature_cache_frames_) {
+    state.features_.pop_back();
+  }
+  return &state.features_.front().second;
 }
 
 at::Tensor VideoPredictor::MaskmemPosEnc(VideoInferenceState& state,

@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,11 +57,16 @@ namespace sam2 {
 
 // Default number of preprocessed frames a state keeps.
 inline constexpr int64_t kDefaultVideoFrameCacheFrames = 16;
+inline constexpr int64_t kDefaultFeatureCacheFrames = 2;
 
 struct VideoStateOptions {
   // Preprocessed frames kept in the state's LRU (frames are decoded on
   // demand; this changes no result).
   int64_t frame_cache_frames = kDefaultVideoFrameCacheFrames;
+  // Frames whose image features are kept (the reference keeps one; two let
+  // long-video mode rebuild an old memory without recomputing the current
+  // frame's features).
+  int64_t feature_cache_frames = kDefaultFeatureCacheFrames;
   // Long-video mode when > 0: memory features of non-conditioning frames
   // farther than this many frames from the frame being tracked are dropped
   // after each tracked frame; their low-res logits, object score, object
@@ -111,8 +117,9 @@ class VideoInferenceState {
 
   std::unique_ptr<FrameSource> source_;
   std::unique_ptr<PreprocessedFrameCache> frames_;
-  int64_t cached_frame_ = -1;  // the most recent frame's features
-  TrackingFeatures cached_features_;
+  // Image features of the most recently used frames, most recent first.
+  std::list<std::pair<int64_t, TrackingFeatures>> features_;
+  int64_t feature_cache_frames_ = 1;
   std::vector<int64_t> obj_ids_;
   std::vector<ObjectState> objects_;  // by object index
   at::Tensor maskmem_pos_enc_;        // the same for every frame and object
