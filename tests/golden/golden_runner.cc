@@ -3,7 +3,9 @@
 #include <ATen/ATen.h>
 
 #include <cstdio>
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "model/automatic_mask_generator.h"
 #include "model/image_io.h"
 #include "model/image_predictor.h"
 #include "model/image_transforms.h"
@@ -32,6 +36,10 @@ using Json = nlohmann::json;
 // Video logits are stored as float16: allow its rounding on top of the
 // absolute tolerance (tests/fixtures/README.md).
 constexpr double kFloat16Relative = 1e-3;
+// automatic_masks (issue 5): each mask matched to the reference's with at
+// least this IoU; scores and prompt points within this.
+constexpr double kAmgMinIou = 0.99;
+constexpr double kAmgScoreTolerance = 1e-3;
 
 // One compared tensor: its name, the largest absolute error, the bound.
 struct Check {
@@ -92,8 +100,11 @@ at::Tensor JsonToTensor(const Json& value, at::ScalarType dtype) {
 
 class Runner {
  public:
-  Runner(std::string dir, const GoldenTolerances& tol, std::ostream& out)
-      : dir_(std::move(dir)), tol_(tol), out_(out) {}
+  Runner(std::string dir, const GoldenOptions& options, std::ostream& out)
+      : dir_(std::move(dir)),
+        tol_(options.tolerances),
+        long_video_window_(options.long_video_window),
+        out_(out) {}
 
   absl::StatusOr<GoldenSummary> Run() {
     std::ifstream in(dir_ + "/cases.json");
@@ -117,7 +128,11 @@ class Runner {
         VideoPredictor::Create(loaded->config, loaded->weights);
     if (!video.ok()) return video.status();
     video_ = *video;
-    out_ << "golden: " << dir_ << " (" << loaded->config.name << ", "
+    out_ << "golden: " << dir_
+         << (long_video_window_ > 0
+                 ? absl::StrCat(" [long-video mode, window ", long_video_window_, "]")
+                 : "")
+         << " (" << loaded->config.name << ", "
          << FamilyName(loaded->config.family) << ", image_size "
          << loaded->config.image_size << ")\n";
 
@@ -126,11 +141,14 @@ class Runner {
       for (const Json& c : cases.at("cases")) {
         const std::string name = c.at("name").get<std::string>();
         const std::string kind = c.at("kind").get<std::string>();
+        const absl::Time case_start = absl::Now();
         std::vector<Check> checks;
         if (kind == "set_image") {
           checks = RunSetImage(c);
         } else if (kind == "predict") {
           checks = RunPredict(c);
+        } else if (kind == "automatic_masks") {
+          checks = RunAmg(c);
         } else if (kind == "video_frames") {
           checks = RunVideoFrames(c);
         } else if (kind == "video_script") {
@@ -143,7 +161,8 @@ class Runner {
         }
         bool ok = !checks.empty();
         for (const Check& check : checks) ok = ok && check.ok();
-        out_ << absl::StrFormat("  %-28s %s\n", name, ok ? "PASSED" : "FAILED");
+        out_ << absl::StrFormat("  %-28s %s (%.1f s)\n", name, ok ? "PASSED" : "FAILED",
+                                absl::ToDoubleSeconds(absl::Now() - case_start));
         for (const Check& check : checks) {
           if (check.problem.empty()) {
             out_ << absl::StrFormat("      %-22s max abs error %.3g (tolerance %.0e%s)%s\n",
@@ -355,7 +374,7 @@ class Runner {
         JpegFolderFrameSource::Open(dir_ + "/frames");
     if (!source.ok()) return {Failed("frames", source.status())};
     absl::StatusOr<std::unique_ptr<VideoInferenceState>> state =
-        video_->InitState(*std::move(source));
+        video_->InitState(*std::move(source), VideoOptions());
     if (!state.ok()) return {Failed("init_state", state.status())};
     VideoInferenceState& st = **state;
     std::vector<Check> checks;
@@ -441,6 +460,144 @@ class Runner {
     return checks;
   }
 
+  // automatic_masks: SAM2AutomaticMaskGenerator.generate on the case's image
+  // with its options. Records are matched one to one (greedily, each
+  // expected mask to the unmatched one of ours with the highest IoU; the
+  // expected file sorts masks by area, our order is the reference's NMS
+  // order). Passes with the same count, every IoU >= kAmgMinIou, areas and
+  // boxes equal up to the pixels where the two masks differ (exact for
+  // identical masks), scores and points within tolerance.
+  std::vector<Check> RunAmg(const Json& c) {
+    absl::StatusOr<StateDict> expected = Expected(c);
+    if (!expected.ok()) return {Failed("expected file", expected.status())};
+    const Json& in = c.at("inputs");
+    absl::StatusOr<RgbImage> image = Image(in.value("image", std::string("image.png")));
+    if (!image.ok()) return {Failed("image", image.status())};
+    AutomaticMaskGeneratorOptions o;
+    if (in.contains("points_per_side")) {
+      o.points_per_side = in["points_per_side"].get<int64_t>();
+    }
+    o.points_per_batch = in.value("points_per_batch", o.points_per_batch);
+    o.pred_iou_thresh = in.value("pred_iou_thresh", o.pred_iou_thresh);
+    o.stability_score_thresh = in.value("stability_score_thresh", o.stability_score_thresh);
+    o.stability_score_offset = in.value("stability_score_offset", o.stability_score_offset);
+    o.mask_threshold = in.value("mask_threshold", o.mask_threshold);
+    o.box_nms_thresh = in.value("box_nms_thresh", o.box_nms_thresh);
+    o.crop_n_layers = in.value("crop_n_layers", o.crop_n_layers);
+    o.crop_nms_thresh = in.value("crop_nms_thresh", o.crop_nms_thresh);
+    o.crop_overlap_ratio = in.value("crop_overlap_ratio", o.crop_overlap_ratio);
+    o.crop_n_points_downscale_factor =
+        in.value("crop_n_points_downscale_factor", o.crop_n_points_downscale_factor);
+    o.min_mask_region_area = in.value("min_mask_region_area", o.min_mask_region_area);
+    o.use_m2m = in.value("use_m2m", o.use_m2m);
+    o.multimask_output = in.value("multimask_output", o.multimask_output);
+    absl::StatusOr<std::unique_ptr<AutomaticMaskGenerator>> amg =
+        AutomaticMaskGenerator::Create(model_, o);
+    if (!amg.ok()) return {Failed("options", amg.status())};
+    absl::StatusOr<std::vector<MaskRecord>> records = (*amg)->Generate(image->pixels);
+    if (!records.ok()) return {Failed("generate", records.status())};
+
+    const at::Tensor* segs = expected->Find("segmentations");
+    if (segs == nullptr) return {Failed("segmentations", absl::NotFoundError("not in the expected file"))};
+    const int64_t n = segs->size(0);
+    const int64_t got_n = static_cast<int64_t>(records->size());
+    std::vector<Check> checks;
+    Check count{"mask count", static_cast<double>(std::abs(got_n - n)), 0, "", 0, true};
+    count.within = got_n == n;
+    if (got_n != n) count.problem = absl::StrCat(got_n, " masks vs expected ", n);
+    checks.push_back(count);
+    if (got_n != n) return checks;
+
+    auto field = [&](const char* name) -> at::Tensor {
+      const at::Tensor* t = expected->Find(name);
+      return t == nullptr ? at::Tensor() : t->to(at::kDouble);
+    };
+    const at::Tensor want_bbox = field("bbox"), want_area = field("area"),
+                     want_iou = field("predicted_iou"),
+                     want_stab = field("stability_score"),
+                     want_pts = field("point_coords");
+    std::vector<bool> used(static_cast<size_t>(n), false);
+    double worst_iou_gap = 0, area_excess = 0, bbox_excess = 0, iou_err = 0,
+           stab_err = 0, pts_err = 0;
+    int64_t differing_pixels = 0;
+    std::string problem;
+    for (int64_t e = 0; e < n; ++e) {
+      const at::Tensor want = (*segs)[e].ne(0);
+      int64_t best = -1;
+      double best_iou = -1;
+      int64_t best_xor = 0;
+      for (int64_t g = 0; g < n; ++g) {
+        if (used[static_cast<size_t>(g)]) continue;
+        const at::Tensor& ours = (*records)[static_cast<size_t>(g)].segmentation;
+        if (!ours.defined() || ours.sizes() != want.sizes()) continue;
+        const double inter = (ours & want).sum().item<double>();
+        const double uni = (ours | want).sum().item<double>();
+        const double iou = uni == 0 ? 1.0 : inter / uni;
+        if (iou > best_iou) {
+          best_iou = iou;
+          best = g;
+          best_xor = (ours ^ want).sum().item<int64_t>();
+        }
+      }
+      if (best < 0) {
+        problem = absl::StrCat("expected mask ", e, " has no counterpart");
+        break;
+      }
+      used[static_cast<size_t>(best)] = true;
+      const MaskRecord& r = (*records)[static_cast<size_t>(best)];
+      worst_iou_gap = std::max(worst_iou_gap, 1.0 - best_iou);
+      differing_pixels += best_xor;
+      if (want_area.defined()) {
+        area_excess = std::max(
+            area_excess, std::abs(r.area - want_area[e].item<double>()) - best_xor);
+      }
+      if (want_bbox.defined()) {
+        double d = 0;
+        for (int k = 0; k < 4; ++k) {
+          d = std::max(d, std::abs(r.bbox[k] - want_bbox[e][k].item<double>()));
+        }
+        // A box may move only where the masks differ.
+        if (best_xor == 0) bbox_excess = std::max(bbox_excess, d);
+      }
+      if (want_iou.defined()) {
+        iou_err = std::max(iou_err, std::abs(r.predicted_iou - want_iou[e].item<double>()));
+      }
+      if (want_stab.defined()) {
+        const double w = want_stab[e].item<double>();
+        if (std::isnan(w) != std::isnan(r.stability_score)) {
+          stab_err = std::numeric_limits<double>::infinity();
+        } else if (!std::isnan(w)) {
+          stab_err = std::max(stab_err, std::abs(r.stability_score - w));
+        }
+      }
+      if (want_pts.defined()) {
+        for (int k = 0; k < 2; ++k) {
+          pts_err = std::max(pts_err, std::abs(r.point_coords[k] - want_pts[e][k].item<double>()));
+        }
+      }
+    }
+    if (!problem.empty()) return Append(checks, Check{"masks", 0, 0, problem, 0, false});
+    auto add = [&](const std::string& name, double err, double tol) {
+      Check ch{name, err, tol, "", 0, true};
+      ch.within = err <= tol;
+      checks.push_back(ch);
+    };
+    add(absl::StrCat("1 - mask IoU (", differing_pixels, " px differ)"), worst_iou_gap,
+        1.0 - kAmgMinIou);
+    add("area beyond diff px", area_excess, 0);
+    add("bbox (same masks)", bbox_excess, 0);
+    add("predicted_iou", iou_err, kAmgScoreTolerance);
+    add("stability_score", stab_err, kAmgScoreTolerance);
+    add("point_coords", pts_err, kAmgScoreTolerance);
+    return checks;
+  }
+
+  VideoStateOptions VideoOptions() const {
+    VideoStateOptions options;
+    options.long_video_window = long_video_window_;
+    return options;
+  }
+
   static std::vector<Check> Append(std::vector<Check>& checks, Check c) {
     checks.push_back(std::move(c));
     return checks;
@@ -448,6 +605,7 @@ class Runner {
 
   std::string dir_;
   GoldenTolerances tol_;
+  int64_t long_video_window_ = 0;
   std::ostream& out_;
   std::shared_ptr<const Sam2Model> model_;
   std::shared_ptr<const VideoPredictor> video_;
@@ -458,14 +616,22 @@ class Runner {
 }  // namespace
 
 absl::StatusOr<GoldenSummary> RunGolden(const std::string& fixture_dir,
-                                        const GoldenTolerances& tolerances,
+                                        const GoldenOptions& options,
                                         std::ostream& out) {
   try {
-    return Runner(fixture_dir, tolerances, out).Run();
+    return Runner(fixture_dir, options, out).Run();
   } catch (const c10::Error& e) {
     return absl::InternalError(
         absl::StrCat("golden run failed: ", e.what_without_backtrace()));
   }
+}
+
+absl::StatusOr<GoldenSummary> RunGolden(const std::string& fixture_dir,
+                                        const GoldenTolerances& tolerances,
+                                        std::ostream& out) {
+  GoldenOptions options;
+  options.tolerances = tolerances;
+  return RunGolden(fixture_dir, options, out);
 }
 
 }  // namespace sam2

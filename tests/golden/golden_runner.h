@@ -14,6 +14,7 @@
 #ifndef SAM2_TESTS_GOLDEN_GOLDEN_RUNNER_H_
 #define SAM2_TESTS_GOLDEN_GOLDEN_RUNNER_H_
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 
@@ -37,6 +38,13 @@ struct GoldenTolerances {
   double video_propagated = 1e-2;
 };
 
+struct GoldenOptions {
+  GoldenTolerances tolerances;
+  // > 0: run the video cases in long-video mode with this window (memories
+  // dropped and rebuilt); the expected outputs are the same.
+  int64_t long_video_window = 0;
+};
+
 struct GoldenSummary {
   int passed = 0;
   int failed = 0;
@@ -46,6 +54,9 @@ struct GoldenSummary {
 // Runs all cases of `fixture_dir`, reporting to `out`. A failure to load the
 // fixture (missing files, bad JSON) is an error status; a case whose outputs
 // differ counts as failed.
+absl::StatusOr<GoldenSummary> RunGolden(const std::string& fixture_dir,
+                                        const GoldenOptions& options,
+                                        std::ostream& out);
 absl::StatusOr<GoldenSummary> RunGolden(const std::string& fixture_dir,
                                         const GoldenTolerances& tolerances,
                                         std::ostream& out);
