@@ -328,8 +328,9 @@ FrameOutput Sam2Tracker::TrackStepUnchecked(const TrackStepInput& input) const {
   const std::vector<at::Tensor>& levels = input.features->levels;
   const std::vector<at::Tensor> high_res(levels.begin(), levels.end() - 1);
   SamHeadsOutput sam;
-  if (input.mask_inputs.defined() &&
-      config_.use_mask_input_as_output_without_sam) {
+  const bool mask_as_output = input.mask_inputs.defined() &&
+                              config_.use_mask_input_as_output_without_sam;
+  if (mask_as_output) {
     sam = OrFail(sam_heads_.UseMaskAsOutput(levels.back(), high_res,
                                             input.mask_inputs));
   } else {
@@ -350,8 +351,19 @@ FrameOutput Sam2Tracker::TrackStepUnchecked(const TrackStepInput& input) const {
   out.obj_ptr = sam.obj_ptr;
   out.object_score_logits = sam.object_score_logits;
   if (input.run_mem_encoder && config_.num_maskmem > 0) {
+    // Deliberate difference: the memory's mask is the selected low-res mask
+    // upsampled on its own, where the reference upsamples all candidates and
+    // then selects. The values agree to float round-off (the kernels differ
+    // in the last bit), and this way a memory dropped in long-video mode can
+    // be rebuilt bit for bit from the stored low-res logits.
+    const at::Tensor high_res_for_memory =
+        mask_as_output ? sam.high_res_masks
+                       : at::upsample_bilinear2d(
+                             sam.low_res_masks,
+                             {config_.image_size, config_.image_size},
+                             /*align_corners=*/false);
     std::tie(out.maskmem_features, out.maskmem_pos_enc) =
-        EncodeNewMemoryUnchecked(*input.features, sam.high_res_masks,
+        EncodeNewMemoryUnchecked(*input.features, high_res_for_memory,
                                  sam.object_score_logits,
                                  input.point_coords.defined());
   }
