@@ -13,14 +13,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/tensor_checks.h"
 
 namespace sam2 {
 namespace {
-
-std::string ShapeOf(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
-}
 
 absl::Status Internal(const char* what, const c10::Error& e) {
   return absl::InternalError(absl::StrCat(what, ": ", e.what_without_backtrace()));
