@@ -1,6 +1,8 @@
 // The `sam2` command-line tool: one binary, one subcommand per job. Each
 // subcommand parses its own arguments (client/cli_args.h).
 
+#include <unistd.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -8,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli_args.h"
 #include "client/inspect_command.h"
+#include "client/masks_command.h"
 #include "client/segment_command.h"
+#include "client/track_command.h"
 #include "tests/golden/golden_runner.h"
 
 namespace {
@@ -24,6 +28,18 @@ constexpr char kUsage[] =
     "          [--multimask] --out mask.png [--overlay overlay.png] "
     "[--config YAML]\n"
     "      segment an image with clicks and/or a box\n"
+    "  track --checkpoint CKPT --video FILE|DIR [--obj-id K] [--frame N]\n"
+    "        --point x,y[,label] ... [--box x0,y0,x1,y1] [--mask PNG] ... "
+    "--out DIR\n"
+    "        [--overlay-video out.mp4] [--reverse] [--max-frames N] "
+    "[--progress]\n"
+    "      track objects through a video (sam2 track --help for the "
+    "grammar)\n"
+    "  masks --checkpoint CKPT --image IMG --out masks.json "
+    "[--overlay overlay.png]\n"
+    "        [--points-per-side 32] [--pred-iou-thresh 0.8] ... [--progress]\n"
+    "      automatic masks for the whole image, COCO RLE JSON "
+    "(sam2 masks --help lists the options)\n"
     "  golden FIXTURE_DIR...\n"
     "      check the model against reference outputs (tests/fixtures "
     "layout)\n";
@@ -87,6 +103,12 @@ int main(int argc, char** argv) {
     return RunCheckpointCommand(command, rest);
   }
   if (command == "segment") return sam2::RunSegment(rest, std::cout, std::cerr);
+  if (command == "track") {
+    return sam2::RunTrack(rest, std::cout, std::cerr, isatty(STDERR_FILENO));
+  }
+  if (command == "masks") {
+    return sam2::RunMasks(rest, std::cout, std::cerr, isatty(STDERR_FILENO));
+  }
   if (command == "golden") return RunGoldenCommand(rest);
   std::cerr << "sam2: unknown subcommand '" << command << "'\n" << kUsage;
   return 2;

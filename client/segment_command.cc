@@ -2,8 +2,6 @@
 
 #include <ATen/ATen.h>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -13,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/cli_args.h"
+#include "client/mask_images.h"
 #include "model/image_io.h"
 #include "model/image_predictor.h"
 #include "model/model_loader.h"
@@ -48,51 +47,33 @@ absl::StatusOr<std::vector<double>> ParseNumbers(const std::string& text,
   return values;
 }
 
-// Mask [H, W] bool -> 8-bit PNG (0 / 255).
-absl::Status WriteMaskPng(const at::Tensor& mask, const std::string& path) {
-  at::Tensor u8 = mask.to(at::kByte).mul(255).contiguous();
-  cv::Mat m(static_cast<int>(u8.size(0)), static_cast<int>(u8.size(1)),
-            CV_8UC1, u8.data_ptr());
-  if (!cv::imwrite(path, m)) {
-    return absl::InternalError(absl::StrCat("cannot write ", path));
-  }
-  return absl::OkStatus();
-}
-
 // The image with the mask tinted and the prompts drawn on it.
 absl::Status WriteOverlay(const RgbImage& image, const at::Tensor& mask,
                           const std::vector<std::vector<double>>& points,
                           const std::vector<double>& box,
                           const std::string& path) {
-  cv::Mat rgb(static_cast<int>(image.height), static_cast<int>(image.width),
-              CV_8UC3, image.pixels.data_ptr());
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  at::Tensor u8 = mask.to(at::kByte).contiguous();
-  cv::Mat m(bgr.rows, bgr.cols, CV_8UC1, u8.data_ptr());
-  cv::Mat tint(bgr.size(), bgr.type(), cv::Scalar(255, 144, 30));
-  cv::Mat blended;
-  cv::addWeighted(bgr, 0.45, tint, 0.55, 0, blended);
-  blended.copyTo(bgr, m);
-  std::vector<std::vector<cv::Point>> contours;
-  cv::findContours(m, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
-  cv::drawContours(bgr, contours, -1, cv::Scalar(255, 255, 255), 1);
-  const int radius = std::max(3, static_cast<int>(std::min(bgr.rows, bgr.cols) / 100));
+  absl::StatusOr<cv::Mat> bgr = RgbTensorToBgr(image.pixels);
+  if (!bgr.ok()) return bgr.status();
+  if (absl::Status s = TintMask(*bgr, mask, ObjectColor(0)); !s.ok()) return s;
+  std::vector<DrawnPrompt> prompts;
   for (const std::vector<double>& p : points) {
-    const bool positive = p.size() < 3 || p[2] == 1;
-    cv::circle(bgr, cv::Point(static_cast<int>(p[0]), static_cast<int>(p[1])),
-               radius, positive ? cv::Scalar(0, 200, 0) : cv::Scalar(0, 0, 230),
-               cv::FILLED);
+    DrawnPrompt d;
+    d.x = p[0];
+    d.y = p[1];
+    d.label = p.size() < 3 || p[2] == 1 ? 1 : 0;
+    prompts.push_back(d);
   }
   if (box.size() == 4) {
-    cv::rectangle(bgr, cv::Point(static_cast<int>(box[0]), static_cast<int>(box[1])),
-                  cv::Point(static_cast<int>(box[2]), static_cast<int>(box[3])),
-                  cv::Scalar(0, 220, 255), 2);
+    DrawnPrompt d;
+    d.is_box = true;
+    d.x = box[0];
+    d.y = box[1];
+    d.x1 = box[2];
+    d.y1 = box[3];
+    prompts.push_back(d);
   }
-  if (!cv::imwrite(path, bgr)) {
-    return absl::InternalError(absl::StrCat("cannot write ", path));
-  }
-  return absl::OkStatus();
+  DrawPrompts(*bgr, prompts);
+  return WriteImage(*bgr, path);
 }
 
 std::string IndexedPath(const std::string& path, int index) {
