@@ -1,7 +1,11 @@
 #include "client/cli_args.h"
 
+#include <cmath>
+
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace sam2 {
 
@@ -59,6 +63,28 @@ std::string CliArgs::Get(const std::string& name,
 std::vector<std::string> CliArgs::GetAll(const std::string& name) const {
   auto it = values_.find(name);
   return it == values_.end() ? std::vector<std::string>() : it->second;
+}
+
+absl::StatusOr<std::vector<double>> ParseNumberList(const std::string& text,
+                                                    size_t min_count,
+                                                    size_t max_count,
+                                                    const std::string& what) {
+  std::vector<double> values;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    double v = 0;
+    if (!absl::SimpleAtod(part, &v) || !std::isfinite(v)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " '", text, "': '", part, "' is not a number"));
+    }
+    values.push_back(v);
+  }
+  if (values.size() < min_count || values.size() > max_count) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " '", text, "': expected ", min_count,
+        min_count == max_count ? "" : absl::StrCat(" or ", max_count),
+        " comma-separated numbers"));
+  }
+  return values;
 }
 
 }  // namespace sam2

@@ -42,6 +42,13 @@ class CliArgs {
   std::vector<std::string> positional_;
 };
 
+// "x,y[,z...]": min_count..max_count finite numbers separated by commas.
+// INVALID_ARGUMENT quoting `what` and the text otherwise.
+absl::StatusOr<std::vector<double>> ParseNumberList(const std::string& text,
+                                                    size_t min_count,
+                                                    size_t max_count,
+                                                    const std::string& what);
+
 }  // namespace sam2
 
 #endif  // SAM2_CLIENT_CLI_ARGS_H_

@@ -26,5 +26,19 @@ TEST(CliArgsTest, RejectsUnknownAndIncompleteOptions) {
   EXPECT_FALSE(CliArgs::Parse({"--multimask=yes"}, kSpec).ok());
 }
 
+TEST(ParseNumberListTest, CountsAndNumbers) {
+  absl::StatusOr<std::vector<double>> v = ParseNumberList("1,2.5,-3", 2, 3, "--point");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, (std::vector<double>{1, 2.5, -3}));
+  EXPECT_NE(ParseNumberList("1,x", 2, 3, "--point").status().message().find(
+                "'x' is not a number"),
+            absl::string_view::npos);
+  EXPECT_FALSE(ParseNumberList("1,nan", 2, 3, "--point").ok());
+  EXPECT_NE(ParseNumberList("1", 4, 4, "--box").status().message().find(
+                "expected 4 comma-separated numbers"),
+            absl::string_view::npos);
+  EXPECT_FALSE(ParseNumberList("1,2,3,4", 2, 3, "--point").ok());
+}
+
 }  // namespace
 }  // namespace sam2

@@ -25,28 +25,6 @@ constexpr char kUsage[] =
     "         --point x,y[,label] ... [--box x0,y0,x1,y1] [--multimask]\n"
     "         --out mask.png [--overlay overlay.png]\n";
 
-absl::StatusOr<std::vector<double>> ParseNumbers(const std::string& text,
-                                                 size_t min_count,
-                                                 size_t max_count,
-                                                 const std::string& what) {
-  std::vector<double> values;
-  for (absl::string_view part : absl::StrSplit(text, ',')) {
-    double v = 0;
-    if (!absl::SimpleAtod(part, &v)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " '", text, "': '", part, "' is not a number"));
-    }
-    values.push_back(v);
-  }
-  if (values.size() < min_count || values.size() > max_count) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " '", text, "': expected ", min_count,
-        min_count == max_count ? "" : absl::StrCat(" or ", max_count),
-        " comma-separated numbers"));
-  }
-  return values;
-}
-
 // The image with the mask tinted and the prompts drawn on it.
 absl::Status WriteOverlay(const RgbImage& image, const at::Tensor& mask,
                           const std::vector<std::vector<double>>& points,
@@ -95,7 +73,7 @@ absl::Status Segment(const CliArgs& args, std::ostream& out) {
   }
   std::vector<std::vector<double>> points;
   for (const std::string& p : args.GetAll("point")) {
-    absl::StatusOr<std::vector<double>> v = ParseNumbers(p, 2, 3, "--point");
+    absl::StatusOr<std::vector<double>> v = ParseNumberList(p, 2, 3, "--point");
     if (!v.ok()) return v.status();
     points.push_back(*v);
   }
@@ -105,7 +83,7 @@ absl::Status Segment(const CliArgs& args, std::ostream& out) {
     return absl::InvalidArgumentError("give at most one --box");
   }
   if (!boxes.empty()) {
-    absl::StatusOr<std::vector<double>> v = ParseNumbers(boxes[0], 4, 4, "--box");
+    absl::StatusOr<std::vector<double>> v = ParseNumberList(boxes[0], 4, 4, "--box");
     if (!v.ok()) return v.status();
     box = *v;
   }

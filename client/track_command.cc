@@ -73,22 +73,10 @@ absl::StatusOr<std::vector<float>> ParseFloats(const std::string& text,
                                                size_t min_count,
                                                size_t max_count,
                                                const std::string& what) {
-  std::vector<float> values;
-  for (absl::string_view part : absl::StrSplit(text, ',')) {
-    double v = 0;
-    if (!absl::SimpleAtod(part, &v) || !std::isfinite(v)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " '", text, "': '", part, "' is not a number"));
-    }
-    values.push_back(static_cast<float>(v));
-  }
-  if (values.size() < min_count || values.size() > max_count) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " '", text, "': expected ", min_count,
-        min_count == max_count ? "" : absl::StrCat(" or ", max_count),
-        " comma-separated numbers"));
-  }
-  return values;
+  absl::StatusOr<std::vector<double>> v =
+      ParseNumberList(text, min_count, max_count, what);
+  if (!v.ok()) return v.status();
+  return std::vector<float>(v->begin(), v->end());
 }
 
 absl::StatusOr<int64_t> ParseCount(const std::string& text,

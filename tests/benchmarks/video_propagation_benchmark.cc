@@ -34,6 +34,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "tests/benchmarks/benchmark_model.h"
 #include "model/model_loader.h"
 #include "model/sam2_config.h"
 #include "model/state_dict_spec.h"
@@ -179,28 +180,12 @@ int Run() {
     object_counts.push_back(n);
   }
 
-  sam2::Sam2Config config;
-  sam2::StateDict weights;
-  std::string source;
-  if (!absl::GetFlag(FLAGS_checkpoint).empty()) {
-    absl::StatusOr<sam2::LoadedModel> loaded =
-        sam2::LoadModel(absl::GetFlag(FLAGS_checkpoint), "");
-    if (!loaded.ok()) return Fail(loaded.status());
-    config = loaded->config;
-    weights = std::move(loaded->weights);
-    source = absl::GetFlag(FLAGS_checkpoint);
-  } else {
-    absl::StatusOr<sam2::Sam2Config> preset =
-        sam2::PresetConfig(absl::GetFlag(FLAGS_variant));
-    if (!preset.ok()) return Fail(preset.status());
-    config = *preset;
-    at::manual_seed(0);
-    for (const sam2::TensorSpec& spec : sam2::ExpectedTensors(config)) {
-      absl::Status s = weights.Add(spec.name, at::randn(spec.shape) * 0.02);
-      if (!s.ok()) return Fail(s);
-    }
-    source = "random weights";
-  }
+  absl::StatusOr<sam2::BenchmarkModel> bench = sam2::LoadBenchmarkModel(
+      absl::GetFlag(FLAGS_variant), absl::GetFlag(FLAGS_checkpoint));
+  if (!bench.ok()) return Fail(bench.status());
+  const sam2::Sam2Config& config = bench->config;
+  const sam2::StateDict& weights = bench->weights;
+  const std::string& source = bench->source;
   absl::StatusOr<std::shared_ptr<const sam2::VideoPredictor>> predictor =
       sam2::VideoPredictor::Create(config, weights);
   if (!predictor.ok()) return Fail(predictor.status());

@@ -1,0 +1,30 @@
+// The model a benchmark runs: an official preset with random weights (no
+// checkpoint file needed; compute time does not depend on the values), or
+// the weights of a given checkpoint (e.g. the reference's, for a
+// side-by-side run). Shared by the benchmark programs.
+
+#ifndef SAM2_TESTS_BENCHMARKS_BENCHMARK_MODEL_H_
+#define SAM2_TESTS_BENCHMARKS_BENCHMARK_MODEL_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "model/sam2_config.h"
+#include "model/state_dict.h"
+
+namespace sam2 {
+
+struct BenchmarkModel {
+  Sam2Config config;
+  StateDict weights;
+  std::string source;  // "random weights" or the checkpoint path
+};
+
+// `checkpoint` non-empty: load it (config detected or beside it); else the
+// preset `variant` with 0.02 * N(0, 1) weights from seed 0.
+absl::StatusOr<BenchmarkModel> LoadBenchmarkModel(const std::string& variant,
+                                                  const std::string& checkpoint);
+
+}  // namespace sam2
+
+#endif  // SAM2_TESTS_BENCHMARKS_BENCHMARK_MODEL_H_
