@@ -78,18 +78,10 @@ int main(int argc, char** argv) {
       sam2::Sam2Model::Create(config, weights);
   if (!model.ok()) return Fail(model.status());
 
-  at::Tensor rgb;
-  if (!absl::GetFlag(FLAGS_image).empty()) {
-    absl::StatusOr<sam2::RgbImage> image =
-        sam2::DecodeImageFile(absl::GetFlag(FLAGS_image));
-    if (!image.ok()) return Fail(image.status());
-    rgb = image->pixels;
-  } else {
-    at::Tensor y = at::arange(1024).view({1024, 1, 1}).expand({1024, 1024, 1});
-    at::Tensor x = at::arange(1024).view({1, 1024, 1}).expand({1024, 1024, 1});
-    at::Tensor disc = ((x - 600).pow(2) + (y - 400).pow(2) < 200 * 200) * 120;
-    rgb = at::cat({x / 4, y / 4, (x + y) / 8 + disc}, 2).clamp(0, 255).to(at::kByte);
-  }
+  absl::StatusOr<at::Tensor> image =
+      sam2::LoadBenchmarkImage(absl::GetFlag(FLAGS_image));
+  if (!image.ok()) return Fail(image.status());
+  const at::Tensor rgb = *image;
 
   // The reference's defaults; --keep_all disables the score filters so that
   // NMS and RLE see every mask even with random weights.

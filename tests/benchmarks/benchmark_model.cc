@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "model/image_io.h"
 #include "model/model_loader.h"
 #include "model/state_dict_spec.h"
 
@@ -30,6 +31,18 @@ absl::StatusOr<BenchmarkModel> LoadBenchmarkModel(
   }
   model.source = "random weights";
   return model;
+}
+
+absl::StatusOr<at::Tensor> LoadBenchmarkImage(const std::string& path) {
+  if (!path.empty()) {
+    absl::StatusOr<RgbImage> image = DecodeImageFile(path);
+    if (!image.ok()) return image.status();
+    return image->pixels;
+  }
+  at::Tensor y = at::arange(1024).view({1024, 1, 1}).expand({1024, 1024, 1});
+  at::Tensor x = at::arange(1024).view({1, 1024, 1}).expand({1024, 1024, 1});
+  at::Tensor disc = ((x - 600).pow(2) + (y - 400).pow(2) < 200 * 200) * 120;
+  return at::cat({x / 4, y / 4, (x + y) / 8 + disc}, 2).clamp(0, 255).to(at::kByte);
 }
 
 }  // namespace sam2

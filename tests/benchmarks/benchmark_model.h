@@ -6,6 +6,8 @@
 #ifndef SAM2_TESTS_BENCHMARKS_BENCHMARK_MODEL_H_
 #define SAM2_TESTS_BENCHMARKS_BENCHMARK_MODEL_H_
 
+#include <ATen/core/Tensor.h>
+
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -24,6 +26,10 @@ struct BenchmarkModel {
 // preset `variant` with 0.02 * N(0, 1) weights from seed 0.
 absl::StatusOr<BenchmarkModel> LoadBenchmarkModel(const std::string& variant,
                                                   const std::string& checkpoint);
+
+// The benchmark image: the file at `path` decoded, or (empty path) a
+// synthetic 1024x1024 RGB scene (gradients and a disc).
+absl::StatusOr<at::Tensor> LoadBenchmarkImage(const std::string& path);
 
 }  // namespace sam2
 
