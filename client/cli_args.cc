@@ -16,6 +16,10 @@ absl::StatusOr<CliArgs> CliArgs::Parse(const std::vector<std::string>& args,
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (only_positional || !absl::StartsWith(arg, "--") || arg == "-") {
+      if (out.positional_.size() >= spec.max_positional) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unexpected argument '", arg, "'"));
+      }
       out.positional_.push_back(arg);
       continue;
     }

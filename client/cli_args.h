@@ -20,6 +20,8 @@ namespace sam2 {
 struct CliSpec {
   std::set<std::string> value_options;   // take a value, may repeat
   std::set<std::string> switch_options;  // booleans, no value
+  // More positional arguments than this: "unexpected argument 'x'".
+  size_t max_positional = static_cast<size_t>(-1);
 };
 
 class CliArgs {

@@ -26,6 +26,18 @@ TEST(CliArgsTest, RejectsUnknownAndIncompleteOptions) {
   EXPECT_FALSE(CliArgs::Parse({"--multimask=yes"}, kSpec).ok());
 }
 
+TEST(CliArgsTest, LimitsPositionalArguments) {
+  CliSpec none = kSpec;
+  none.max_positional = 0;
+  absl::StatusOr<CliArgs> a = CliArgs::Parse({"--out=x", "stray"}, none);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().message(), "unexpected argument 'stray'");
+  CliSpec one = kSpec;
+  one.max_positional = 1;
+  EXPECT_TRUE(CliArgs::Parse({"model.pt"}, one).ok());
+  EXPECT_FALSE(CliArgs::Parse({"model.pt", "other.pt"}, one).ok());
+}
+
 TEST(ParseNumberListTest, CountsAndNumbers) {
   absl::StatusOr<std::vector<double>> v = ParseNumberList("1,2.5,-3", 2, 3, "--point");
   ASSERT_TRUE(v.ok());

@@ -235,7 +235,8 @@ int RunMasks(const std::vector<std::string>& argv, std::ostream& out,
        "stability-score-offset", "box-nms-thresh", "crop-n-layers",
        "crop-nms-thresh", "crop-overlap-ratio",
        "crop-n-points-downscale-factor", "min-mask-region-area"},
-      {"use-m2m", "single-mask", "progress"}};
+      {"use-m2m", "single-mask", "progress"},
+      /*max_positional=*/0};
   if (argv.empty() || argv[0] == "--help") {
     err << kUsage;
     return argv.empty() ? 2 : 0;
@@ -243,11 +244,6 @@ int RunMasks(const std::vector<std::string>& argv, std::ostream& out,
   absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, spec);
   if (!args.ok()) {
     err << "sam2 masks: " << args.status().message() << "\n" << kUsage;
-    return 2;
-  }
-  if (!args->positional().empty()) {
-    err << "sam2 masks: unexpected argument '" << args->positional()[0]
-        << "'\n" << kUsage;
     return 2;
   }
   absl::Status s =

@@ -47,7 +47,7 @@ constexpr char kUsage[] =
 int RunCheckpointCommand(const std::string& command,
                          const std::vector<std::string>& argv) {
   absl::StatusOr<sam2::CliArgs> args =
-      sam2::CliArgs::Parse(argv, {{"config", "out", "checkpoint"}, {}});
+      sam2::CliArgs::Parse(argv, {{"config", "out", "checkpoint"}, {}, 1});
   if (!args.ok()) {
     std::cerr << "sam2 " << command << ": " << args.status().message() << "\n"
               << kUsage;

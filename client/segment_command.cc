@@ -164,15 +164,11 @@ int RunSegment(const std::vector<std::string>& argv, std::ostream& out,
                std::ostream& err) {
   const CliSpec spec = {
       {"checkpoint", "config", "image", "point", "box", "out", "overlay"},
-      {"multimask"}};
+      {"multimask"},
+      /*max_positional=*/0};
   absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, spec);
   if (!args.ok()) {
     err << "sam2 segment: " << args.status().message() << "\n" << kUsage;
-    return 2;
-  }
-  if (!args->positional().empty()) {
-    err << "sam2 segment: unexpected argument '" << args->positional()[0]
-        << "'\n" << kUsage;
     return 2;
   }
   absl::Status s = Segment(*args, out);

@@ -55,7 +55,8 @@ const CliSpec& Spec() {
   static const CliSpec* spec = new CliSpec{
       {"checkpoint", "config", "video", "frame", "point", "box", "mask",
        "obj-id", "out", "overlay-video", "max-frames"},
-      {"reverse", "progress"}};
+      {"reverse", "progress"},
+      /*max_positional=*/0};
   return *spec;
 }
 
@@ -556,11 +557,6 @@ int RunTrack(const std::vector<std::string>& argv, std::ostream& out,
   absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, Spec());
   if (!args.ok()) {
     err << "sam2 track: " << args.status().message() << "\n" << kUsage;
-    return 2;
-  }
-  if (!args->positional().empty()) {
-    err << "sam2 track: unexpected argument '" << args->positional()[0] << "'\n"
-        << kUsage;
     return 2;
   }
   absl::Status s;
