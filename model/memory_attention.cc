@@ -23,14 +23,6 @@ namespace {
 // MemoryAttention adds this fraction of curr_pos to its input.
 constexpr double kInputPosScale = 0.1;
 
-LinearParams LoadNorm(ModuleWeights& weights, const std::string& name,
-                      int64_t dim) {
-  LinearParams p;
-  p.weight = weights.Get(name + ".weight", {dim});
-  p.bias = weights.Get(name + ".bias", {dim});
-  return p;
-}
-
 // Side of a square grid of n tokens, or -1.
 int64_t SquareSide(int64_t n) {
   if (n <= 0) return -1;
@@ -261,9 +253,9 @@ absl::StatusOr<MemoryAttentionLayer> MemoryAttentionLayer::Load(
       LinearParams::Load(weights, "linear1", d, config.dim_feedforward);
   l.linear2_ =
       LinearParams::Load(weights, "linear2", config.dim_feedforward, d);
-  l.norm1_ = LoadNorm(weights, "norm1", d);
-  l.norm2_ = LoadNorm(weights, "norm2", d);
-  l.norm3_ = LoadNorm(weights, "norm3", d);
+  l.norm1_ = LinearParams::LoadNorm(weights, "norm1", d);
+  l.norm2_ = LinearParams::LoadNorm(weights, "norm2", d);
+  l.norm3_ = LinearParams::LoadNorm(weights, "norm3", d);
   l.gelu_ = config.activation == "gelu";
   l.pos_enc_at_attn_ = config.pos_enc_at_attn;
   l.pos_enc_at_cross_attn_keys_ = config.pos_enc_at_cross_attn_keys;
@@ -326,7 +318,7 @@ absl::StatusOr<MemoryAttention> MemoryAttention::Create(
     if (!layer.ok()) return layer.status();
     m.layers_.push_back(*std::move(layer));
   }
-  m.norm_ = LoadNorm(weights, "norm", mc.d_model);
+  m.norm_ = LinearParams::LoadNorm(weights, "norm", mc.d_model);
   if (!weights.status().ok()) return weights.status();
   return m;
 }

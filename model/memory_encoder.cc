@@ -30,14 +30,6 @@ LinearParams LoadConv(ModuleWeights& weights, const std::string& name,
   return p;
 }
 
-LinearParams LoadNorm(ModuleWeights& weights, const std::string& name,
-                      int64_t dim) {
-  LinearParams p;
-  p.weight = weights.Get(name + ".weight", {dim});
-  p.bias = weights.Get(name + ".bias", {dim});
-  return p;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -50,7 +42,7 @@ CXBlock CXBlock::Load(ModuleWeights weights, const CXBlockConfig& config) {
   b.padding_ = config.padding;
   b.dwconv_ = LoadConv(weights, "dwconv", dim / b.groups_, dim,
                        config.kernel_size);
-  b.norm_ = LoadNorm(weights, "norm", dim);
+  b.norm_ = LinearParams::LoadNorm(weights, "norm", dim);
   b.pwconv1_ = LinearParams::Load(weights, "pwconv1", dim,
                                   int64_t{kCxBlockExpansion} * dim);
   b.pwconv2_ = LinearParams::Load(weights, "pwconv2",
@@ -142,7 +134,7 @@ absl::StatusOr<MemoryEncoder> MemoryEncoder::Create(const Sam2Config& config,
     e.down_convs_.push_back(LoadConv(down, std::to_string(3 * i), in_chans,
                                      out_chans, md.kernel_size));
     e.down_norms_.push_back(
-        LoadNorm(down, std::to_string(3 * i + 1), out_chans));
+        LinearParams::LoadNorm(down, std::to_string(3 * i + 1), out_chans));
     in_chans = out_chans;
   }
   e.down_out_ =

@@ -22,15 +22,15 @@ namespace {
 // nn.LayerNorm's default eps, used by the two-way transformer.
 constexpr double kTwoWayLayerNormEps = 1e-5;
 
-LinearParams LoadNorm(ModuleWeights& weights, const std::string& name,
-                      int64_t dim) {
+}  // namespace
+
+LinearParams LinearParams::LoadNorm(ModuleWeights& weights,
+                                    const std::string& name, int64_t dim) {
   LinearParams p;
   p.weight = weights.Get(name + ".weight", {dim});
   p.bias = weights.Get(name + ".bias", {dim});
   return p;
 }
-
-}  // namespace
 
 LinearParams LinearParams::Load(ModuleWeights& weights,
                                 const std::string& name, int64_t in_dim,
@@ -133,15 +133,15 @@ TwoWayAttentionBlock TwoWayAttentionBlock::Load(
   blk.skip_first_layer_pe_ = skip_first_layer_pe;
   blk.self_attn_ = TwoWayAttention::Load(weights.Child("self_attn"),
                                          embedding_dim, num_heads, 1);
-  blk.norm1_ = LoadNorm(weights, "norm1", embedding_dim);
+  blk.norm1_ = LinearParams::LoadNorm(weights, "norm1", embedding_dim);
   blk.cross_attn_token_to_image_ =
       TwoWayAttention::Load(weights.Child("cross_attn_token_to_image"),
                             embedding_dim, num_heads, downsample_rate);
-  blk.norm2_ = LoadNorm(weights, "norm2", embedding_dim);
+  blk.norm2_ = LinearParams::LoadNorm(weights, "norm2", embedding_dim);
   blk.mlp_ = SamMlp::Load(weights.Child("mlp"), embedding_dim, mlp_dim,
                           embedding_dim, 2);
-  blk.norm3_ = LoadNorm(weights, "norm3", embedding_dim);
-  blk.norm4_ = LoadNorm(weights, "norm4", embedding_dim);
+  blk.norm3_ = LinearParams::LoadNorm(weights, "norm3", embedding_dim);
+  blk.norm4_ = LinearParams::LoadNorm(weights, "norm4", embedding_dim);
   blk.cross_attn_image_to_token_ =
       TwoWayAttention::Load(weights.Child("cross_attn_image_to_token"),
                             embedding_dim, num_heads, downsample_rate);
@@ -214,7 +214,7 @@ absl::StatusOr<TwoWayTransformer> TwoWayTransformer::Create(
   t.final_attn_token_to_image_ =
       TwoWayAttention::Load(weights.Child("final_attn_token_to_image"), dim,
                             kTwoWayNumHeads, kTwoWayAttentionDownsampleRate);
-  t.norm_final_attn_ = LoadNorm(weights, "norm_final_attn", dim);
+  t.norm_final_attn_ = LinearParams::LoadNorm(weights, "norm_final_attn", dim);
   if (!weights.status().ok()) return weights.status();
   return t;
 }

@@ -49,6 +49,9 @@ struct LinearParams {
   // Fetches `<name>.weight` [out, in] and `<name>.bias` [out].
   static LinearParams Load(ModuleWeights& weights, const std::string& name,
                            int64_t in_dim, int64_t out_dim);
+  // A (Layer)norm's `<name>.weight` and `<name>.bias`, both [dim].
+  static LinearParams LoadNorm(ModuleWeights& weights, const std::string& name,
+                               int64_t dim);
   // x @ weight^T + bias. May throw c10::Error.
   at::Tensor operator()(const at::Tensor& x) const;
 };
