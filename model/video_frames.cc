@@ -14,6 +14,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -214,6 +215,11 @@ absl::StatusOr<at::Tensor> JpegFolderFrameSource::GetFrame(int64_t index) {
   return DecodeFrameFile(paths_[index], index, options_, height_, width_);
 }
 
+int64_t JpegFolderFrameSource::NumBytes() const {
+  return first_frame_.defined() ? static_cast<int64_t>(first_frame_.nbytes())
+                                : 0;
+}
+
 // --- Video file --------------------------------------------------------------
 
 struct VideoFileFrameSource::Decoder {
@@ -321,6 +327,12 @@ VideoFileFrameSource::Open(const std::string& path,
         absl::StrCat("reading video ", path, ": ", e.what()));
   }
   return source;
+}
+
+int64_t VideoFileFrameSource::NumBytes() const {
+  absl::MutexLock lock(&mu_);
+  if (decoder_ == nullptr || !decoder_->last.defined()) return 0;
+  return static_cast<int64_t>(decoder_->last.nbytes());
 }
 
 int64_t VideoFileFrameSource::reopen_count() const {
@@ -444,6 +456,106 @@ absl::StatusOr<at::Tensor> InMemoryFrameSource::GetFrame(int64_t index) {
   const int64_t n = static_cast<int64_t>(frames_.size());
   if (index < 0 || index >= n) return OutOfRange(index, n);
   return frames_[index];
+}
+
+int64_t InMemoryFrameSource::NumBytes() const {
+  absl::MutexLock lock(&mu_);
+  int64_t n = 0;
+  for (const at::Tensor& f : frames_) n += static_cast<int64_t>(f.nbytes());
+  return n;
+}
+
+// --- Encoded frames ----------------------------------------------------------
+
+absl::StatusOr<int64_t> EncodedFrameSource::AppendEncodedFrame(
+    std::string bytes) {
+  // Cheap early refusal before a decode that would be thrown away.
+  if (num_frames() >= options_.max_frames) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a video holds at most ", options_.max_frames, " frames"));
+  }
+  // One full decode proves the bytes decode (a header check alone would let
+  // a truncated or corrupt frame in, to fail later in the middle of a
+  // propagation); the pixels are dropped.
+  int64_t h = 0, w = 0;
+  {
+    absl::StatusOr<RgbImage> img = DecodeImage(bytes, DecodeOptionsFor(options_));
+    if (!img.ok()) return img.status();
+    h = img->height;
+    w = img->width;
+  }
+  if (absl::Status s = CheckSides(h, w, options_, "video frame"); !s.ok()) {
+    return s;
+  }
+  // The caller's buffer may be larger than the frame (a reused or grown
+  // string); keep only what is counted.
+  bytes.shrink_to_fit();
+  auto frame = std::make_shared<const std::string>(std::move(bytes));
+  absl::MutexLock lock(&mu_);
+  const int64_t n = static_cast<int64_t>(frames_.size());
+  if (n >= options_.max_frames) {  // another append won the race
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a video holds at most ", options_.max_frames, " frames"));
+  }
+  if (n > 0 && (h != height_ || w != width_)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "frame ", n, " is ", w, "x", h, " (WxH) but the video's first frame is ",
+        width_, "x", height_));
+  }
+  if (n == 0) {
+    height_ = h;
+    width_ = w;
+  }
+  bytes_ += static_cast<int64_t>(frame->size());
+  frames_.push_back(std::move(frame));
+  return n;
+}
+
+int64_t EncodedFrameSource::encoded_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return bytes_;
+}
+
+int64_t EncodedFrameSource::num_frames() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(frames_.size());
+}
+
+int64_t EncodedFrameSource::video_height() const {
+  absl::MutexLock lock(&mu_);
+  return height_;
+}
+
+int64_t EncodedFrameSource::video_width() const {
+  absl::MutexLock lock(&mu_);
+  return width_;
+}
+
+absl::StatusOr<at::Tensor> EncodedFrameSource::GetFrame(int64_t index) {
+  std::shared_ptr<const std::string> bytes;
+  int64_t want_h = 0, want_w = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    const int64_t n = static_cast<int64_t>(frames_.size());
+    if (index < 0 || index >= n) return OutOfRange(index, n);
+    bytes = frames_[index];
+    want_h = height_;
+    want_w = width_;
+  }
+  absl::StatusOr<RgbImage> img = DecodeImage(*bytes, DecodeOptionsFor(options_));
+  // The bytes decoded when appended; failing now means the decoder itself
+  // failed (out of memory, say), not that the client sent bad data.
+  if (!img.ok()) {
+    return absl::InternalError(absl::StrCat("decoding frame ", index,
+                                            " again failed: ",
+                                            img.status().message()));
+  }
+  if (img->height != want_h || img->width != want_w) {
+    return absl::InternalError(absl::StrCat(
+        "frame ", index, " decoded as ", img->width, "x", img->height,
+        " (WxH), not the ", want_w, "x", want_h, " it had when appended"));
+  }
+  return std::move(img->pixels);
 }
 
 // --- Preprocessed frame cache -----------------------------------------------

@@ -1,6 +1,6 @@
 // Video frames for the video predictor: where frames come from (a folder of
-// JPEG files, a video file, frames appended by a caller) and how a frame
-// becomes the model's input.
+// JPEG files, a video file, frames appended by a caller as pixels or as
+// encoded JPEG/PNG bytes) and how a frame becomes the model's input.
 //
 // Mirrors the reference's (facebookresearch/sam2) utils/misc.py:
 //   - `_load_img_as_tensor` + the normalisation in `load_video_frames_from_
@@ -16,6 +16,10 @@
 //   - Frames are decoded on demand (GetFrame) instead of all at start; a
 //     PreprocessedFrameCache keeps a bounded number of model inputs, where the
 //     reference holds every preprocessed frame in memory.
+//   - Frames uploaded one by one (no reference counterpart; the reference
+//     reads a folder or a file): InMemoryFrameSource keeps them decoded,
+//     EncodedFrameSource keeps the encoded bytes (a 1080p JPEG is ~200 KB,
+//     its pixels ~6 MB) and decodes each frame again when it is read.
 //   - Decoding is OpenCV's (libjpeg for JPEG; the same decoder family as
 //     Pillow's, and on the fixture frames the pixels are identical). An EXIF
 //     orientation is applied (image_io.h).
@@ -39,8 +43,9 @@
 // Thread-safety: the free functions have no shared state. Every FrameSource
 // implementation here is thread-safe (GetFrame may be called concurrently;
 // VideoFileFrameSource serializes decoding with a mutex). InMemoryFrameSource
-// may be appended to while other threads read. PreprocessedFrameCache is
-// thread-safe. No LibTorch or OpenCV exception escapes: they become statuses.
+// and EncodedFrameSource may be appended to while other threads read.
+// PreprocessedFrameCache is thread-safe. No LibTorch or OpenCV exception
+// escapes: they become statuses.
 
 #ifndef SAM2_MODEL_VIDEO_FRAMES_H_
 #define SAM2_MODEL_VIDEO_FRAMES_H_
@@ -103,6 +108,11 @@ class FrameSource {
   // when the frame cannot be decoded or has another size than the first.
   // Callers must not modify the returned tensor in place (it may be shared).
   virtual absl::StatusOr<at::Tensor> GetFrame(int64_t index) = 0;
+
+  // Bytes of frame data the source holds in memory now (decoded pixels or
+  // encoded bytes), for memory budgets. Sources that read frames from disk
+  // on demand hold at most a frame or two.
+  virtual int64_t NumBytes() const { return 0; }
 };
 
 // Frames = the JPEG files of one directory ("<integer>.jpg"), in the order of
@@ -123,6 +133,8 @@ class JpegFolderFrameSource : public FrameSource {
   int64_t video_height() const override { return height_; }
   int64_t video_width() const override { return width_; }
   absl::StatusOr<at::Tensor> GetFrame(int64_t index) override;
+  // Frame 0's pixels, kept decoded.
+  int64_t NumBytes() const override;
 
   // The frame files, in frame order.
   const std::vector<std::string>& frame_paths() const { return paths_; }
@@ -167,6 +179,8 @@ class VideoFileFrameSource : public FrameSource {
   int64_t video_height() const override { return height_; }
   int64_t video_width() const override { return width_; }
   absl::StatusOr<at::Tensor> GetFrame(int64_t index) override;
+  // The last decoded frame, kept for repeated reads.
+  int64_t NumBytes() const override;
 
   // Number of times the file was (re)opened to go backwards (for tests and
   // metrics).
@@ -207,6 +221,8 @@ class InMemoryFrameSource : public FrameSource {
   int64_t video_height() const override;
   int64_t video_width() const override;
   absl::StatusOr<at::Tensor> GetFrame(int64_t index) override;
+  // The decoded frames' bytes (H * W * 3 each).
+  int64_t NumBytes() const override;
 
  private:
   const FrameSourceOptions options_;
@@ -214,6 +230,50 @@ class InMemoryFrameSource : public FrameSource {
   std::vector<at::Tensor> frames_ ABSL_GUARDED_BY(mu_);
   int64_t height_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t width_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Frames appended by the caller as encoded JPEG or PNG bytes, kept encoded
+// and decoded again on every GetFrame (put a PreprocessedFrameCache in front,
+// as VideoInferenceState does, to keep the frames in use decoded). For
+// uploaded videos this bounds memory by the encoded size: a 1080p JPEG is
+// ~200 KB where its pixels are ~6 MB. The first frame fixes the video size;
+// later frames must match it.
+// Thread-safety: appends and reads may run concurrently; a frame once
+// appended never changes. Decoding (in AppendEncodedFrame and GetFrame)
+// happens outside the lock, so readers do not wait on each other's decodes.
+class EncodedFrameSource : public FrameSource {
+ public:
+  explicit EncodedFrameSource(const FrameSourceOptions& options = {})
+      : options_(options) {}
+
+  // Decodes `bytes` once to check them, then keeps only the bytes.
+  // INVALID_ARGUMENT (nothing appended) when they are not a JPEG/PNG (by
+  // magic bytes) that decodes within image_io.h's header limits, when a side
+  // is outside the options' limits, when the size differs from the first
+  // frame's, or when max_frames frames are already held. Returns the new
+  // frame's index.
+  absl::StatusOr<int64_t> AppendEncodedFrame(std::string bytes);
+
+  // Bytes of the encoded frames held.
+  int64_t encoded_bytes() const;
+
+  int64_t num_frames() const override;
+  int64_t video_height() const override;
+  int64_t video_width() const override;
+  // Decodes frame `index` (OpenCV, as image_io.h's DecodeImage): the same
+  // pixels DecodeImage gives for the appended bytes.
+  absl::StatusOr<at::Tensor> GetFrame(int64_t index) override;
+  // encoded_bytes().
+  int64_t NumBytes() const override { return encoded_bytes(); }
+
+ private:
+  const FrameSourceOptions options_;
+  mutable absl::Mutex mu_;
+  // Shared so that GetFrame can decode after releasing the lock.
+  std::vector<std::shared_ptr<const std::string>> frames_ ABSL_GUARDED_BY(mu_);
+  int64_t height_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t width_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // A least-recently-used cache of preprocessed frames (PreprocessVideoFrame

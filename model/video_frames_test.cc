@@ -1,5 +1,5 @@
 // Tests of video frame preprocessing (against the reference's stored model
-// input), the three frame sources and the preprocessed-frame cache.
+// input), the four frame sources and the preprocessed-frame cache.
 
 #include "model/video_frames.h"
 
@@ -7,6 +7,7 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
 #include <atomic>
@@ -63,6 +64,18 @@ at::Tensor PatternFrame(int64_t h, int64_t w, int seed) {
       for (int c = 0; c < 3; ++c)
         a[y][x][c] = static_cast<uint8_t>((x * 7 + y * 3 + c * 50 + seed * 31) % 256);
   return t;
+}
+
+// RGB uint8 [H, W, 3] -> PNG bytes (lossless: decoding gives `rgb` back).
+std::string EncodePng(const at::Tensor& rgb) {
+  at::Tensor c = rgb.contiguous();
+  cv::Mat view(static_cast<int>(c.size(0)), static_cast<int>(c.size(1)), CV_8UC3,
+               c.data_ptr<uint8_t>());
+  cv::Mat bgr;
+  cv::cvtColor(view, bgr, cv::COLOR_RGB2BGR);
+  std::vector<uchar> buf;
+  EXPECT_TRUE(cv::imencode(".png", bgr, buf));
+  return std::string(buf.begin(), buf.end());
 }
 
 // --- Preprocessing -----------------------------------------------------------
@@ -271,6 +284,7 @@ TEST(VideoFileFrameSourceTest, DecodesSequentiallyAndRandomly) {
   // The sequential pass left the cursor at the end: 9 -> 7, 7 -> 3, 9 -> 0
   // and 5 -> 4 go backwards; the repeated 7 is the kept frame.
   EXPECT_EQ(src.reopen_count(), 4);
+  EXPECT_EQ(src.NumBytes(), kVideoH * kVideoW * 3);  // the kept frame
   EXPECT_EQ(src.GetFrame(kVideoFrames).status().code(),
             absl::StatusCode::kOutOfRange);
   EXPECT_EQ(src.GetFrame(-1).status().code(), absl::StatusCode::kOutOfRange);
@@ -328,6 +342,7 @@ TEST(InMemoryFrameSourceTest, AppendAndRead) {
   EXPECT_TRUE(at::equal(*g1, f1));
   EXPECT_TRUE(g1->is_contiguous());
   EXPECT_EQ(src.GetFrame(2).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(src.NumBytes(), 2 * 20 * 30 * 3);  // the decoded pixels
 }
 
 TEST(InMemoryFrameSourceTest, RejectsBadFrames) {
@@ -387,6 +402,114 @@ TEST(InMemoryFrameSourceTest, ConcurrentAppendAndRead) {
   reader.join();
   EXPECT_EQ(bad.load(), 0);
   EXPECT_EQ(src.num_frames(), kFrames);
+}
+
+// --- Encoded frames ----------------------------------------------------------
+
+TEST(EncodedFrameSourceTest, AppendAndReadRoundTrip) {
+  EncodedFrameSource src;
+  EXPECT_EQ(src.num_frames(), 0);
+  EXPECT_EQ(src.video_height(), 0);
+  EXPECT_EQ(src.encoded_bytes(), 0);
+  EXPECT_EQ(src.GetFrame(0).status().code(), absl::StatusCode::kOutOfRange);
+  // A JPEG (the fixture frame) and a PNG of the same size.
+  const std::string jpeg = ReadAll(FixtureFrame(3));
+  const at::Tensor pattern = PatternFrame(180, 320, 7);
+  const std::string png = EncodePng(pattern);
+  absl::StatusOr<int64_t> i0 = src.AppendEncodedFrame(jpeg);
+  ASSERT_TRUE(i0.ok()) << i0.status();
+  EXPECT_EQ(*i0, 0);
+  absl::StatusOr<int64_t> i1 = src.AppendEncodedFrame(png);
+  ASSERT_TRUE(i1.ok()) << i1.status();
+  EXPECT_EQ(*i1, 1);
+  EXPECT_EQ(src.num_frames(), 2);
+  EXPECT_EQ(src.video_height(), 180);
+  EXPECT_EQ(src.video_width(), 320);
+  // Kept encoded: the bytes held are the bytes appended.
+  const int64_t encoded = static_cast<int64_t>(jpeg.size() + png.size());
+  EXPECT_EQ(src.encoded_bytes(), encoded);
+  EXPECT_EQ(src.NumBytes(), encoded);
+  EXPECT_LT(src.NumBytes(), 2 * 180 * 320 * 3);
+  // Decoded on demand: image_io's pixels for the same bytes, every time.
+  absl::StatusOr<RgbImage> want0 = DecodeImage(jpeg);
+  ASSERT_TRUE(want0.ok());
+  for (int pass = 0; pass < 2; ++pass) {
+    absl::StatusOr<at::Tensor> f0 = src.GetFrame(0);
+    ASSERT_TRUE(f0.ok()) << f0.status();
+    EXPECT_TRUE(at::equal(*f0, want0->pixels));
+    EXPECT_TRUE(f0->is_contiguous());
+    absl::StatusOr<at::Tensor> f1 = src.GetFrame(1);
+    ASSERT_TRUE(f1.ok()) << f1.status();
+    EXPECT_TRUE(at::equal(*f1, pattern));  // PNG is lossless
+  }
+  EXPECT_EQ(src.GetFrame(2).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(src.GetFrame(-1).status().code(), absl::StatusCode::kOutOfRange);
+}
+
+TEST(EncodedFrameSourceTest, RejectsBadFramesAndKeepsNothingOfThem) {
+  FrameSourceOptions options;
+  options.max_frames = 2;
+  EncodedFrameSource src(options);
+  // Not an image, a truncated PNG, an image below the side limit.
+  EXPECT_EQ(src.AppendEncodedFrame("not an image").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  const std::string png = EncodePng(PatternFrame(20, 30, 0));
+  EXPECT_EQ(src.AppendEncodedFrame(png.substr(0, png.size() / 2)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(src.AppendEncodedFrame(EncodePng(PatternFrame(4, 30, 0))).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(src.num_frames(), 0);
+  EXPECT_EQ(src.encoded_bytes(), 0);
+  ASSERT_TRUE(src.AppendEncodedFrame(png).ok());
+  // Another size than the first frame's.
+  absl::StatusOr<int64_t> other =
+      src.AppendEncodedFrame(EncodePng(PatternFrame(30, 20, 1)));
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(other.status().message().find("first frame"), absl::string_view::npos)
+      << other.status();
+  ASSERT_TRUE(src.AppendEncodedFrame(EncodePng(PatternFrame(20, 30, 2))).ok());
+  // max_frames reached.
+  EXPECT_EQ(src.AppendEncodedFrame(png).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(src.num_frames(), 2);
+  EXPECT_EQ(src.encoded_bytes(),
+            static_cast<int64_t>(png.size() +
+                                 EncodePng(PatternFrame(20, 30, 2)).size()));
+}
+
+TEST(EncodedFrameSourceTest, ConcurrentAppendAndRead) {
+  EncodedFrameSource src;
+  constexpr int kFrames = 60;
+  std::vector<std::string> encoded;
+  for (int i = 0; i < kFrames; ++i) {
+    encoded.push_back(EncodePng(at::full({8, 8, 3}, i, at::kByte)));
+  }
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> bad{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      const int64_t n = src.num_frames();
+      if (n == 0) continue;
+      absl::StatusOr<at::Tensor> f = src.GetFrame(n - 1);
+      if (!f.ok() || f->view({-1})[0].item<uint8_t>() !=
+                         static_cast<uint8_t>(n - 1)) {
+        ++bad;
+      }
+    }
+  });
+  for (int i = 0; i < kFrames; ++i) {
+    ASSERT_TRUE(src.AppendEncodedFrame(encoded[i]).ok());
+  }
+  done = true;
+  reader.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(src.num_frames(), kFrames);
+}
+
+TEST(FrameSourceNumBytesTest, FileSourcesHoldAFrameAtMost) {
+  auto source = JpegFolderFrameSource::Open(kFramesDir);
+  ASSERT_TRUE(source.ok()) << source.status();
+  EXPECT_EQ((*source)->NumBytes(), 180 * 320 * 3);  // frame 0, kept decoded
 }
 
 // --- Preprocessed frame cache ------------------------------------------------

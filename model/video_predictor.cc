@@ -75,6 +75,7 @@ int64_t VideoInferenceState::NumBytes() const {
     for (const at::Tensor& t : f.pos) n += BytesOf(t);
   }
   if (frames_) n += frames_->bytes_held();
+  if (source_) n += source_->NumBytes();
   return n;
 }
 
@@ -254,6 +255,10 @@ absl::StatusOr<VideoFrameMasks> VideoPredictor::ConsolidateAtVideoRes(
     out.frame_idx = frame_idx;
     out.obj_ids = state.obj_ids_;
     out.masks = at::full({n, 1, h, w}, kNoObjScore);
+    // The reference keeps no consolidated scores; missing objects get its
+    // earlier placeholder (kMissingObjectScoreLogit, see the header).
+    out.object_score_logits =
+        at::full({n}, kMissingObjectScoreLogit, out.masks.options());
     for (int64_t i = 0; i < n; ++i) {
       const VideoInferenceState::ObjectState& o = state.objects_[i];
       const FrameOutput* found =
@@ -269,6 +274,8 @@ absl::StatusOr<VideoFrameMasks> VideoPredictor::ConsolidateAtVideoRes(
       at::Tensor m = *logits;
       if (m.size(-2) != h || m.size(-1) != w) m = Bilinear(m, h, w);
       out.masks.narrow(0, i, 1).copy_(m);
+      out.object_score_logits.narrow(0, i, 1).copy_(
+          found->object_score_logits.reshape({-1}));
     }
     return out;
   });
@@ -485,9 +492,8 @@ absl::Status VideoPredictor::Preflight(VideoInferenceState& state) const {
   return absl::OkStatus();
 }
 
-absl::Status VideoPredictor::PropagateInVideo(
-    VideoInferenceState& state, const PropagateOptions& options,
-    const std::function<absl::Status(const VideoFrameMasks&)>& on_frame) const {
+absl::StatusOr<std::vector<int64_t>> VideoPredictor::BeginPropagation(
+    VideoInferenceState& state, const PropagateOptions& options) const {
   if (options.start_frame) {
     if (absl::Status s = CheckFrame(state, *options.start_frame); !s.ok()) {
       return s;
@@ -519,44 +525,84 @@ absl::Status VideoPredictor::PropagateInVideo(
     const int64_t end = std::min(start + max_frames, num_frames - 1);
     for (int64_t f = start; f <= end; ++f) order.push_back(f);
   }
-  for (int64_t f : order) {
-    std::vector<at::Tensor> masks;
-    for (size_t i = 0; i < state.objects_.size(); ++i) {
-      VideoInferenceState::ObjectState& o = state.objects_[i];
-      if (const FrameOutput* cond = o.output.cond_frame_outputs.Find(f)) {
-        absl::StatusOr<at::Tensor> logits = PredMasks(state, *cond);
-        if (!logits.ok()) return logits.status();
-        masks.push_back(*logits);
-      } else {
-        if (absl::Status s =
-                EnsureMemories(state, static_cast<int>(i), f, options.reverse);
-            !s.ok()) {
-          return s;
-        }
-        absl::StatusOr<FrameOutput> out = RunSingleFrame(
-            state, static_cast<int>(i), f, /*is_init_cond_frame=*/false,
-            at::Tensor(), at::Tensor(), at::Tensor(), options.reverse,
-            /*run_mem_encoder=*/true, at::Tensor());
-        if (!out.ok()) return out.status();
-        masks.push_back(out->pred_masks);
-        o.output.non_cond_frame_outputs.Set(f, *std::move(out));
-      }
-      o.frames_tracked[f] = options.reverse;
+  return order;
+}
+
+absl::StatusOr<VideoFrameMasks> VideoPredictor::PropagateFrame(
+    VideoInferenceState& state, int64_t frame_idx, bool reverse) const {
+  if (absl::Status s = CheckFrame(state, frame_idx); !s.ok()) return s;
+  // What the preflight guarantees; checked (cheaply) because the tracker
+  // assumes it and the caller could have skipped BeginPropagation.
+  if (state.objects_.empty()) {
+    return absl::FailedPreconditionError(
+        "no object has prompts yet: add points, a box or a mask first");
+  }
+  for (size_t i = 0; i < state.objects_.size(); ++i) {
+    const VideoInferenceState::ObjectState& o = state.objects_[i];
+    if (o.output.cond_frame_outputs.empty() ||
+        !o.temp.cond_frame_outputs.empty() ||
+        !o.temp.non_cond_frame_outputs.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "object ", state.obj_ids_[i],
+          " has prompts not consolidated for propagation: call "
+          "BeginPropagation after changing prompts"));
     }
+  }
+  const int64_t f = frame_idx;
+  std::vector<at::Tensor> masks;
+  std::vector<at::Tensor> scores;
+  for (size_t i = 0; i < state.objects_.size(); ++i) {
+    VideoInferenceState::ObjectState& o = state.objects_[i];
+    if (const FrameOutput* cond = o.output.cond_frame_outputs.Find(f)) {
+      absl::StatusOr<at::Tensor> logits = PredMasks(state, *cond);
+      if (!logits.ok()) return logits.status();
+      masks.push_back(*logits);
+      scores.push_back(cond->object_score_logits);
+    } else {
+      if (absl::Status s =
+              EnsureMemories(state, static_cast<int>(i), f, reverse);
+          !s.ok()) {
+        return s;
+      }
+      absl::StatusOr<FrameOutput> out = RunSingleFrame(
+          state, static_cast<int>(i), f, /*is_init_cond_frame=*/false,
+          at::Tensor(), at::Tensor(), at::Tensor(), reverse,
+          /*run_mem_encoder=*/true, at::Tensor());
+      if (!out.ok()) return out.status();
+      masks.push_back(out->pred_masks);
+      scores.push_back(out->object_score_logits);
+      o.output.non_cond_frame_outputs.Set(f, *std::move(out));
+    }
+    o.frames_tracked[f] = reverse;
+  }
+  absl::StatusOr<VideoFrameMasks> frame =
+      Guard("resizing masks", [&]() -> absl::StatusOr<VideoFrameMasks> {
+        VideoFrameMasks out;
+        out.frame_idx = f;
+        out.obj_ids = state.obj_ids_;
+        at::Tensor all = at::cat(masks, 0);
+        out.masks = (all.size(-2) == state.video_height() &&
+                     all.size(-1) == state.video_width())
+                        ? all
+                        : Bilinear(all, state.video_height(), state.video_width());
+        out.object_score_logits =
+            at::cat(scores, 0).reshape({-1}).to(out.masks.device(), at::kFloat);
+        return out;
+      });
+  if (!frame.ok()) return frame.status();
+  if (absl::Status s = EvictMemories(state, f); !s.ok()) return s;
+  return frame;
+}
+
+absl::Status VideoPredictor::PropagateInVideo(
+    VideoInferenceState& state, const PropagateOptions& options,
+    const std::function<absl::Status(const VideoFrameMasks&)>& on_frame) const {
+  absl::StatusOr<std::vector<int64_t>> order = BeginPropagation(state, options);
+  if (!order.ok()) return order.status();
+  for (int64_t f : *order) {
     absl::StatusOr<VideoFrameMasks> frame =
-        Guard("resizing masks", [&]() -> absl::StatusOr<VideoFrameMasks> {
-          VideoFrameMasks out;
-          out.frame_idx = f;
-          out.obj_ids = state.obj_ids_;
-          at::Tensor all = at::cat(masks, 0);
-          out.masks = (all.size(-2) == state.video_height() &&
-                       all.size(-1) == state.video_width())
-                          ? all
-                          : Bilinear(all, state.video_height(), state.video_width());
-          return out;
-        });
+        PropagateFrame(state, f, options.reverse);
     if (!frame.ok()) return frame.status();
-    if (absl::Status s = EvictMemories(state, f); !s.ok()) return s;
     if (absl::Status s = on_frame(*frame); !s.ok()) return s;
   }
   return absl::OkStatus();

@@ -21,6 +21,15 @@
 //  - propagation reports each frame to a callback that may stop it (a
 //    non-OK status from the callback ends propagation with that status; the
 //    frames done so far stay tracked);
+//  - propagation can also be driven one frame at a time (BeginPropagation =
+//    the preflight and the frame order, then PropagateFrame per frame; the
+//    reference's generator, with the loop in the caller's hands) so that a
+//    server can interleave sessions, pause on a slow reader and cancel
+//    between frames; PropagateInVideo is exactly that loop;
+//  - every result also carries each object's object score logit (the
+//    reference returns masks only; its stored outputs hold the scores). An
+//    object with no output on a consolidated frame gets
+//    kMissingObjectScoreLogit (see there);
 //  - non_overlap_masks and clear_non_cond_mem_around_input (both off in the
 //    official builders; the latter calls a missing method in the reference)
 //    are not supported and rejected at Create().
@@ -92,8 +101,10 @@ class VideoInferenceState {
   const std::vector<int64_t>& obj_ids() const { return obj_ids_; }
   // Frames that received prompts, per object id.
   std::vector<int64_t> PromptedFrames(int64_t obj_id) const;
-  // Bytes of tensors held: memories, masks, pointers, cached frames and
-  // features.
+  // Bytes held: memories, masks, pointers, prompts, cached frames and
+  // features, and the frame source's own frames (FrameSource::NumBytes:
+  // decoded or encoded frames appended by a caller; ~0 for files read on
+  // demand).
   int64_t NumBytes() const;
   // Long-video mode: memories dropped and rebuilt so far.
   int64_t memories_evicted() const { return memories_evicted_; }
@@ -103,6 +114,7 @@ class VideoInferenceState {
 
  private:
   friend class VideoPredictor;
+  friend class VideoInferenceStateTestPeer;  // tests read stored outputs
   struct PointInputs {
     at::Tensor coords;  // [1, P, 2] model pixels
     at::Tensor labels;  // [1, P] int32
@@ -130,11 +142,25 @@ class VideoInferenceState {
   int64_t memories_rebuilt_ = 0;
 };
 
+// The object score logit reported for an object that has no output on a
+// consolidated frame (prompted for another object, never tracked there); its
+// mask is all kNoObjScore. The December 2024 reference's consolidation keeps
+// no scores; its September 2024 (SAM 2.1) version initialised the
+// consolidated "object_score_logits" to 10.0 for missing objects ("assuming
+// the object is present as sigmoid(10)=1, same as in `predict_masks` of
+// `MaskDecoder`"), and this is that placeholder. Read presence from the
+// mask, not from this value, for such objects.
+inline constexpr float kMissingObjectScoreLogit = 10.0f;
+
 // Masks of every object on one frame, at the video's resolution.
 struct VideoFrameMasks {
   int64_t frame_idx = 0;
   std::vector<int64_t> obj_ids;
   at::Tensor masks;  // [num_objects, 1, H, W] float logits
+  // [num_objects] float32, one per obj_ids entry, on the masks' device: the
+  // object score logit (> 0: the object is predicted present) of the output
+  // each mask comes from; kMissingObjectScoreLogit where there is none.
+  at::Tensor object_score_logits;
 };
 
 struct PropagateOptions {
@@ -171,9 +197,33 @@ class VideoPredictor {
                                              int64_t frame_idx, int64_t obj_id,
                                              const at::Tensor& mask) const;
 
+  // propagate_in_video: BeginPropagation, then PropagateFrame for each
+  // planned frame, handing each frame's masks to `on_frame`; a non-OK status
+  // from on_frame stops propagation and is returned.
   absl::Status PropagateInVideo(
       VideoInferenceState& state, const PropagateOptions& options,
       const std::function<absl::Status(const VideoFrameMasks&)>& on_frame) const;
+
+  // Validates options, runs the preflight (consolidation), and returns the
+  // frames to visit in order. After this, PropagateFrame must be called for
+  // those frames in that order (the state must not be changed by other calls
+  // in between; the session layer guarantees it). Stopping early is fine:
+  // the frames done stay tracked, as when on_frame stops PropagateInVideo.
+  // OUT_OF_RANGE for a start_frame outside the video; INVALID_ARGUMENT for
+  // max_frames < 0; FAILED_PRECONDITION when no object, or some object, has
+  // no prompts. The plan may be empty (reverse from frame 0).
+  absl::StatusOr<std::vector<int64_t>> BeginPropagation(
+      VideoInferenceState& state, const PropagateOptions& options) const;
+
+  // Tracks every object on `frame_idx` (one step of the loop) and returns
+  // its masks. OUT_OF_RANGE for a frame outside the video;
+  // FAILED_PRECONDITION when BeginPropagation has not run since the last
+  // prompt change (no object, an object without prompts, or prompts not yet
+  // consolidated) — the reference cannot get there, but a misused session
+  // must get a status, not a crash.
+  absl::StatusOr<VideoFrameMasks> PropagateFrame(VideoInferenceState& state,
+                                                 int64_t frame_idx,
+                                                 bool reverse) const;
 
   absl::StatusOr<VideoFrameMasks> ClearAllPromptsInFrame(
       VideoInferenceState& state, int64_t frame_idx, int64_t obj_id) const;
