@@ -1,0 +1,208 @@
+// ServiceMetrics implementation: every family of the service is defined in
+// Init(), in export order. See service_metrics.h.
+
+#include "server/service_metrics.h"
+
+#include <utility>
+
+namespace sam2 {
+namespace {
+
+// Label values are built from string_views on each call; the registry keys
+// series by std::string.
+std::vector<std::string> Labels(std::initializer_list<absl::string_view> values) {
+  std::vector<std::string> labels;
+  labels.reserve(values.size());
+  for (absl::string_view value : values) labels.emplace_back(value);
+  return labels;
+}
+
+// Propagates a registration error out of Init().
+#define SAM2_ASSIGN_OR_RETURN_FAMILY(lhs, expr) \
+  do {                                          \
+    auto result = (expr);                       \
+    if (!result.ok()) return result.status();   \
+    lhs = *result;                              \
+  } while (false)
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ServiceMetrics>> ServiceMetrics::Create() {
+  std::unique_ptr<ServiceMetrics> metrics(new ServiceMetrics());
+  absl::Status status = metrics->Init();
+  if (!status.ok()) return status;
+  return metrics;
+}
+
+absl::Status ServiceMetrics::Init() {
+  const std::vector<double> latency = DefaultLatencyBuckets();
+
+  absl::Status status = registry_.AddGaugeCallback(
+      "sam2_model_info", "The model being served (value is always 1).",
+      {"variant", "precision", "device"}, [this] {
+        std::vector<CallbackSample> samples;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (model_info_.has_value()) {
+          samples.push_back({{model_info_->variant, model_info_->precision,
+                              model_info_->device},
+                             1});
+        }
+        return samples;
+      });
+  if (!status.ok()) return status;
+
+  SAM2_ASSIGN_OR_RETURN_FAMILY(
+      requests_,
+      registry_.AddCounter("sam2_requests_total",
+                           "RPCs finished, by method and status code.",
+                           {"method", "code"}));
+  SAM2_ASSIGN_OR_RETURN_FAMILY(
+      failures_,
+      registry_.AddCounter("sam2_request_failures_total",
+                           "RPCs finished with a non-OK status code.",
+                           {"method", "code"}));
+  SAM2_ASSIGN_OR_RETURN_FAMILY(
+      queue_seconds_,
+      registry_.AddHistogram("sam2_request_queue_seconds",
+                             "Time a request waited in its worker's queue.",
+                             {"method"}, latency));
+  SAM2_ASSIGN_OR_RETURN_FAMILY(
+      compute_seconds_,
+      registry_.AddHistogram("sam2_request_compute_seconds",
+                             "Time a request ran on its worker.", {"method"},
+                             latency));
+  SAM2_ASSIGN_OR_RETURN_FAMILY(
+      latency_seconds_,
+      registry_.AddHistogram(
+          "sam2_request_latency_seconds",
+          "End-to-end RPC latency (streams: until the last message).",
+          {"method"}, latency));
+  SAM2_ASSIGN_OR_RETURN_FAMILY(
+      stage_seconds_,
+      registry_.AddHistogram(
+          "sam2_stage_seconds",
+          "Time in one model stage (decode, encoder, decoder, memory, "
+          "postprocess).",
+          {"stage"}, latency));
+  HistogramFamily* first_mask = nullptr;
+  SAM2_ASSIGN_OR_RETURN_FAMILY(
+      first_mask,
+      registry_.AddHistogram("sam2_stream_first_mask_seconds",
+                             "Time from a streaming request to its first mask.",
+                             {}, latency));
+  first_mask_seconds_ = first_mask->WithLabels({});
+  CounterFamily* frames = nullptr;
+  SAM2_ASSIGN_OR_RETURN_FAMILY(
+      frames, registry_.AddCounter("sam2_stream_frames_total",
+                                   "Frames of masks sent on streams.", {}));
+  stream_frames_ = frames->WithLabels({});
+
+  status = registry_.AddGaugeCallback(
+      "sam2_sessions", "Live sessions, by kind.", {"kind"}, [this] {
+        std::vector<CallbackSample> samples;
+        if (SessionStatsCallback stats = session_stats()) {
+          for (const auto& [kind, count] : stats().live_by_kind) {
+            samples.push_back({{kind}, static_cast<double>(count)});
+          }
+        }
+        return samples;
+      });
+  if (!status.ok()) return status;
+  status = registry_.AddGaugeCallback(
+      "sam2_session_bytes", "Bytes held by all sessions together.", {},
+      [this] {
+        std::vector<CallbackSample> samples;
+        if (SessionStatsCallback stats = session_stats()) {
+          samples.push_back({{}, static_cast<double>(stats().bytes)});
+        }
+        return samples;
+      });
+  if (!status.ok()) return status;
+  status = registry_.AddCallback(
+      "sam2_sessions_removed_total",
+      "Sessions removed since start, by kind and reason.",
+      MetricType::kCounter, {"kind", "reason"}, [this] {
+        std::vector<CallbackSample> samples;
+        if (SessionStatsCallback stats = session_stats()) {
+          for (const auto& [key, count] : stats().removed_by_kind_reason) {
+            samples.push_back(
+                {{key.first, key.second}, static_cast<double>(count)});
+          }
+        }
+        return samples;
+      });
+  if (!status.ok()) return status;
+  return registry_.AddGaugeCallback(
+      "sam2_worker_queue_depth", "Tasks waiting in each worker's queue.",
+      {"worker"}, [this] {
+        std::vector<CallbackSample> samples;
+        if (QueueDepthCallback depths = queue_depth()) {
+          for (const WorkerQueueDepth& depth : depths()) {
+            samples.push_back({{depth.worker}, static_cast<double>(depth.depth)});
+          }
+        }
+        return samples;
+      });
+}
+
+#undef SAM2_ASSIGN_OR_RETURN_FAMILY
+
+void ServiceMetrics::RecordRequest(absl::string_view method,
+                                   absl::string_view code,
+                                   std::optional<absl::Duration> queue,
+                                   std::optional<absl::Duration> compute,
+                                   absl::Duration total) {
+  const std::vector<std::string> method_and_code = Labels({method, code});
+  requests_->WithLabels(method_and_code)->Increment();
+  if (code != "OK") failures_->WithLabels(method_and_code)->Increment();
+  const std::vector<std::string> method_only = Labels({method});
+  if (queue.has_value()) {
+    queue_seconds_->WithLabels(method_only)
+        ->Observe(absl::ToDoubleSeconds(*queue));
+  }
+  if (compute.has_value()) {
+    compute_seconds_->WithLabels(method_only)
+        ->Observe(absl::ToDoubleSeconds(*compute));
+  }
+  latency_seconds_->WithLabels(method_only)
+      ->Observe(absl::ToDoubleSeconds(total));
+}
+
+void ServiceMetrics::RecordStage(absl::string_view stage,
+                                 absl::Duration duration) {
+  stage_seconds_->WithLabels(Labels({stage}))
+      ->Observe(absl::ToDoubleSeconds(duration));
+}
+
+void ServiceMetrics::RecordFirstMask(absl::Duration duration) {
+  first_mask_seconds_->Observe(absl::ToDoubleSeconds(duration));
+}
+
+void ServiceMetrics::RecordStreamFrame() { stream_frames_->Increment(); }
+
+void ServiceMetrics::SetModelInfo(ModelInfo info) {
+  std::lock_guard<std::mutex> lock(mu_);
+  model_info_ = std::move(info);
+}
+
+void ServiceMetrics::SetSessionStatsCallback(SessionStatsCallback callback) {
+  std::lock_guard<std::mutex> lock(mu_);
+  session_stats_ = std::move(callback);
+}
+
+void ServiceMetrics::SetQueueDepthCallback(QueueDepthCallback callback) {
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_depth_ = std::move(callback);
+}
+
+SessionStatsCallback ServiceMetrics::session_stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return session_stats_;
+}
+
+QueueDepthCallback ServiceMetrics::queue_depth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_depth_;
+}
+
+}  // namespace sam2

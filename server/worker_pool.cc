@@ -1,0 +1,237 @@
+// WorkerPool implementation; see worker_pool.h for the contract.
+//
+// Each worker has its own mutex (std::mutex, not absl::Mutex: see the note in
+// the header) so submissions to different devices never contend; pin counts
+// have one pool-wide mutex because PickWorker compares them across workers.
+// Task calls always happen with no lock held: a task may Submit (its
+// continuation) or Pin/Unpin from inside.
+
+#include "server/worker_pool.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace sam2 {
+
+WorkerPool::WorkerPool(WorkerPoolOptions options, Clock* clock)
+    : clock_(clock != nullptr ? clock : RealClock()),
+      queue_capacity_(std::max(1, options.queue_capacity)),
+      on_worker_start_(std::move(options.on_worker_start)) {
+  const int n = std::max(1, options.num_workers);
+  {
+    std::lock_guard<std::mutex> lock(pin_mu_);
+    pinned_.assign(n, 0);
+  }
+  // Every Worker exists before any thread starts: workers_ is never resized
+  // afterwards, so threads and callers may index it without a lock.
+  workers_.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    workers_.push_back(std::make_unique<Worker>());
+    workers_.back()->index = i;
+  }
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    w->thread = std::thread([this, w] { Run(w); });
+  }
+}
+
+WorkerPool::~WorkerPool() { Shutdown(); }
+
+absl::Status WorkerPool::Submit(int worker, absl::Time deadline, Task task,
+                                bool continuation) {
+  if (!ValidWorker(worker)) {
+    return absl::InternalError(absl::StrCat("no worker ", worker, " (pool has ",
+                                            num_workers(), ")"));
+  }
+  if (!task) return absl::InternalError("empty task submitted to worker pool");
+  Worker* w = workers_[worker].get();
+  // Read the clock before locking: a FakeClock has its own mutex.
+  const absl::Time now = clock_->Now();
+  std::lock_guard<std::mutex> lock(w->mu);
+  if (w->stopping) {
+    return absl::UnavailableError(
+        absl::StrCat("worker ", worker, " is shutting down"));
+  }
+  if (!continuation &&
+      static_cast<int64_t>(w->queue.size()) >= queue_capacity_) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "worker ", worker, " queue full (", queue_capacity_, " tasks)"));
+  }
+  w->queue.push_back(Entry{std::move(task), deadline, now});
+  w->wake.notify_one();
+  return absl::OkStatus();
+}
+
+void WorkerPool::Run(Worker* w) {
+  {
+    // A short, fixed name for debuggers and `top -H` ("sam2-worker-12" fits
+    // the 15-character limit).
+    const std::string name = absl::StrCat("sam2-worker-", w->index % 1000);
+    pthread_setname_np(pthread_self(), name.c_str());
+  }
+  if (on_worker_start_) {
+    // Same rule as for tasks: a throwing hook must not take the process down
+    // (an exception escaping a std::thread calls std::terminate).
+    try {
+      on_worker_start_(w->index);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "WorkerPool: on_worker_start(%d) threw: %s\n",
+                   w->index, e.what());
+    } catch (...) {
+      std::fprintf(stderr, "WorkerPool: on_worker_start(%d) threw\n",
+                   w->index);
+    }
+  }
+
+  while (true) {
+    Entry entry;
+    {
+      std::unique_lock<std::mutex> lock(w->mu);
+      w->wake.wait(lock, [w]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu) {
+        return w->stopping || !w->queue.empty();
+      });
+      // Shutdown() empties the queue itself when it sets `stopping`, and
+      // Submit refuses work afterwards, so an empty queue here means exit.
+      if (w->queue.empty()) return;
+      entry = std::move(w->queue.front());
+      w->queue.pop_front();
+    }
+    const absl::Time now = clock_->Now();
+    TaskContext context;
+    context.queued = now - entry.enqueued;
+    context.worker = w->index;
+    // A deadline reached while queued: the caller has (or soon will have)
+    // given up, so running the model would only delay the work behind it.
+    absl::Status status;
+    if (now >= entry.deadline) {
+      status = absl::DeadlineExceededError(absl::StrCat(
+          "deadline passed after ", absl::FormatDuration(context.queued),
+          " in worker ", w->index, "'s queue"));
+    }
+    Call(w, std::move(entry), status, context);
+  }
+}
+
+void WorkerPool::Call(Worker* w, Entry entry, const absl::Status& status,
+                      const TaskContext& context) {
+  try {
+    entry.task(status, context);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "WorkerPool: task on worker %d threw: %s\n", w->index,
+                 e.what());
+  } catch (...) {
+    std::fprintf(stderr,
+                 "WorkerPool: task on worker %d threw a non-std exception\n",
+                 w->index);
+  }
+  // `entry` (and the task's captures) is destroyed here, on this thread.
+}
+
+int WorkerPool::PickWorkerLocked() const {
+  int best = 0;
+  int64_t best_depth = QueueDepth(0);
+  for (int i = 1; i < num_workers(); ++i) {
+    const int64_t depth = QueueDepth(i);
+    if (pinned_[i] < pinned_[best] ||
+        (pinned_[i] == pinned_[best] && depth < best_depth)) {
+      best = i;
+      best_depth = depth;
+    }
+  }
+  return best;
+}
+
+int WorkerPool::PickWorker() const {
+  std::lock_guard<std::mutex> lock(pin_mu_);
+  return PickWorkerLocked();
+}
+
+int WorkerPool::PinLeastLoaded() {
+  std::lock_guard<std::mutex> lock(pin_mu_);
+  const int worker = PickWorkerLocked();
+  ++pinned_[worker];
+  return worker;
+}
+
+void WorkerPool::Pin(int worker) {
+  if (!ValidWorker(worker)) {
+    std::fprintf(stderr, "WorkerPool::Pin: no worker %d (pool has %d)\n",
+                 worker, num_workers());
+    return;
+  }
+  std::lock_guard<std::mutex> lock(pin_mu_);
+  ++pinned_[worker];
+}
+
+void WorkerPool::Unpin(int worker) {
+  if (!ValidWorker(worker)) {
+    std::fprintf(stderr, "WorkerPool::Unpin: no worker %d (pool has %d)\n",
+                 worker, num_workers());
+    return;
+  }
+  std::lock_guard<std::mutex> lock(pin_mu_);
+  if (pinned_[worker] == 0) {
+    std::fprintf(stderr,
+                 "WorkerPool::Unpin: worker %d has no pinned sessions\n",
+                 worker);
+    return;
+  }
+  --pinned_[worker];
+}
+
+int64_t WorkerPool::PinnedSessions(int worker) const {
+  if (!ValidWorker(worker)) return 0;
+  std::lock_guard<std::mutex> lock(pin_mu_);
+  return pinned_[worker];
+}
+
+int64_t WorkerPool::QueueDepth(int worker) const {
+  if (!ValidWorker(worker)) return 0;
+  const Worker* w = workers_[worker].get();
+  std::lock_guard<std::mutex> lock(w->mu);
+  return static_cast<int64_t>(w->queue.size());
+}
+
+void WorkerPool::Shutdown() {
+  std::lock_guard<std::mutex> shutdown_lock(shutdown_mu_);
+  if (shut_down_) return;
+  shut_down_ = true;
+
+  // Stop every worker first, so no queue accepts more work while the failed
+  // tasks report (a failing task might try to submit elsewhere).
+  std::vector<std::deque<Entry>> orphaned(workers_.size());
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker* w = workers_[i].get();
+    std::lock_guard<std::mutex> lock(w->mu);
+    w->stopping = true;
+    orphaned[i].swap(w->queue);
+    w->wake.notify_one();
+  }
+  // Fail queued work now rather than after the running tasks return: those
+  // clients get UNAVAILABLE (retry elsewhere) without waiting for a frame.
+  const absl::Time now = clock_->Now();
+  for (size_t i = 0; i < orphaned.size(); ++i) {
+    Worker* w = workers_[i].get();
+    for (Entry& entry : orphaned[i]) {
+      TaskContext context;
+      context.queued = now - entry.enqueued;
+      context.worker = w->index;
+      Call(w, std::move(entry), absl::UnavailableError(absl::StrCat(
+                                    "worker pool shut down before the task ran "
+                                    "(worker ", w->index, ")")),
+           context);
+    }
+  }
+  for (auto& worker : workers_) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+}
+
+}  // namespace sam2
