@@ -1,0 +1,305 @@
+// Tests for HttpServer: real requests over loopback TCP to a server on an
+// ephemeral port, with a minimal HTTP/1.0 client written on POSIX sockets
+// (hermetic: port 0, no sleeps; the server closes each connection, so the
+// client reads to EOF).
+
+#include "server/http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+
+namespace sam2 {
+namespace {
+
+// A hung server fails the test instead of hanging it.
+constexpr int kClientTimeoutSeconds = 10;
+
+struct ClientResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-cased names
+  std::string body;
+};
+
+// Sends `raw` to 127.0.0.1:port and parses the reply read to EOF.
+ClientResponse SendRaw(int port, const std::string& raw) {
+  ClientResponse result;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_GE(fd, 0);
+  if (fd < 0) return result;
+  timeval timeout = {kClientTimeoutSeconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ADD_FAILURE() << "connect to port " << port << " failed";
+    close(fd);
+    return result;
+  }
+  size_t sent = 0;
+  while (sent < raw.size()) {
+    const ssize_t n = send(fd, raw.data() + sent, raw.size() - sent, 0);
+    if (n <= 0) break;
+    sent += n;
+  }
+  std::string reply;
+  char buf[4096];
+  while (true) {
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    reply.append(buf, n);
+  }
+  close(fd);
+
+  const size_t end_of_headers = reply.find("\r\n\r\n");
+  if (end_of_headers == std::string::npos) {
+    ADD_FAILURE() << "malformed reply: " << reply;
+    return result;
+  }
+  result.body = reply.substr(end_of_headers + 4);
+  std::vector<std::string> lines =
+      absl::StrSplit(reply.substr(0, end_of_headers), "\r\n");
+  // "HTTP/1.1 200 OK"
+  std::vector<std::string> status_line = absl::StrSplit(lines[0], ' ');
+  EXPECT_GE(status_line.size(), 2u) << lines[0];
+  EXPECT_TRUE(absl::StartsWith(lines[0], "HTTP/1.")) << lines[0];
+  if (status_line.size() >= 2) {
+    EXPECT_TRUE(absl::SimpleAtoi(status_line[1], &result.status)) << lines[0];
+  }
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const size_t colon = lines[i].find(':');
+    if (colon == std::string::npos) continue;
+    result.headers[absl::AsciiStrToLower(lines[i].substr(0, colon))] =
+        std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
+  }
+  return result;
+}
+
+ClientResponse Get(int port, absl::string_view path,
+                   absl::string_view method = "GET") {
+  return SendRaw(port, absl::StrCat(method, " ", path, " HTTP/1.0\r\n\r\n"));
+}
+
+ClientResponse Post(int port, absl::string_view path, absl::string_view body) {
+  return SendRaw(port, absl::StrCat("POST ", path,
+                                    " HTTP/1.0\r\nContent-Length: ",
+                                    body.size(), "\r\n\r\n", body));
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(HttpServerOptions options = {}) {
+    options.address = "127.0.0.1:0";
+    options.routes.push_back(MetricsRoute(
+        [] { return std::string("# TYPE up gauge\nup 1\n"); }));
+    options.routes.push_back(HealthRoute("/ping", [this] { return healthy_.load(); }));
+    options.routes.push_back(
+        HealthRoute("/healthz", [this] { return healthy_.load(); }));
+    auto server = HttpServer::Start(std::move(options));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    ASSERT_GT(server_->port(), 0);
+  }
+
+  std::atomic<bool> healthy_{true};
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, ServesMetrics) {
+  StartServer();
+  ClientResponse response = Get(server_->port(), "/metrics");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.headers["content-type"],
+            "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(response.headers["content-length"], "21");
+  EXPECT_EQ(response.body, "# TYPE up gauge\nup 1\n");
+}
+
+TEST_F(HttpServerTest, PingAndHealthzFollowHealth) {
+  StartServer();
+  for (const char* path : {"/ping", "/healthz"}) {
+    healthy_ = true;
+    ClientResponse response = Get(server_->port(), path);
+    EXPECT_EQ(response.status, 200) << path;
+    EXPECT_EQ(response.body, "OK\n") << path;
+    healthy_ = false;
+    response = Get(server_->port(), path);
+    EXPECT_EQ(response.status, 503) << path;
+  }
+}
+
+TEST_F(HttpServerTest, UnknownPathIs404) {
+  StartServer();
+  EXPECT_EQ(Get(server_->port(), "/nope").status, 404);
+  EXPECT_EQ(Get(server_->port(), "/").status, 404);
+  // Exact matches only: no prefixes, no directory or file serving.
+  EXPECT_EQ(Get(server_->port(), "/metrics/x").status, 404);
+  EXPECT_EQ(Get(server_->port(), "/../etc/passwd").status, 404);
+}
+
+TEST_F(HttpServerTest, QueryStringDoesNotChangeTheRoute) {
+  StartServer();
+  EXPECT_EQ(Get(server_->port(), "/ping?x=1").status, 200);
+}
+
+TEST_F(HttpServerTest, WrongMethodIs405WithAllow) {
+  StartServer();
+  ClientResponse response = Post(server_->port(), "/metrics", "x");
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(response.headers["allow"], "GET, HEAD");
+  EXPECT_EQ(Get(server_->port(), "/ping", "DELETE").status, 405);
+}
+
+TEST_F(HttpServerTest, HeadSendsHeadersOnly) {
+  StartServer();
+  ClientResponse response = Get(server_->port(), "/metrics", "HEAD");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.headers["content-length"], "21");
+  EXPECT_EQ(response.body, "");
+}
+
+TEST(HttpServerRoutesTest, PostRouteReceivesBodyWithinLimit) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.max_body_bytes = 8;
+  HttpRoute echo;
+  echo.path = "/invocations";
+  echo.methods = {"POST"};
+  echo.handler = [](const HttpRequest& request) {
+    HttpResponse response;
+    response.content_type = "application/octet-stream";
+    response.body = absl::StrCat(request.method, ":", request.body);
+    return response;
+  };
+  options.routes.push_back(echo);
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  ClientResponse response = Post(port, "/invocations", "12345678");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.headers["content-type"], "application/octet-stream");
+  EXPECT_EQ(response.body, "POST:12345678");
+
+  EXPECT_EQ(Post(port, "/invocations", "123456789").status, 413);
+  EXPECT_EQ(Get(port, "/invocations").status, 405);
+}
+
+TEST(HttpServerRoutesTest, HandlerFailuresBecome500) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  HttpRoute throws;
+  throws.path = "/throws";
+  throws.handler = [](const HttpRequest&) -> HttpResponse {
+    throw std::runtime_error("bug");
+  };
+  HttpRoute bad_status;
+  bad_status.path = "/bad-status";
+  bad_status.handler = [](const HttpRequest&) {
+    HttpResponse response;
+    response.status = 1234;
+    return response;
+  };
+  options.routes = {throws, bad_status};
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(Get((*server)->port(), "/throws").status, 500);
+  EXPECT_EQ(Get((*server)->port(), "/bad-status").status, 500);
+  // The server is still serving.
+  EXPECT_EQ(Get((*server)->port(), "/nope").status, 404);
+}
+
+TEST(HttpServerStartTest, TwoServersOnPortZeroGetDistinctPorts) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  auto a = HttpServer::Start(options);
+  auto b = HttpServer::Start(options);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_NE((*a)->port(), (*b)->port());
+}
+
+TEST(HttpServerStartTest, PortInUseIsUnavailable) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  auto first = HttpServer::Start(options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  options.address = absl::StrCat("127.0.0.1:", (*first)->port());
+  auto second = HttpServer::Start(options);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable)
+      << second.status();
+}
+
+TEST(HttpServerStartTest, RejectsBadOptions) {
+  auto start = [](HttpServerOptions options) {
+    return HttpServer::Start(std::move(options)).status().code();
+  };
+  HttpServerOptions options;
+  options.address = "no-port";
+  EXPECT_EQ(start(options), absl::StatusCode::kInvalidArgument);
+  options.address = "127.0.0.1:70000";
+  EXPECT_EQ(start(options), absl::StatusCode::kInvalidArgument);
+  options.address = ":80";
+  EXPECT_EQ(start(options), absl::StatusCode::kInvalidArgument);
+
+  options = {};
+  options.address = "127.0.0.1:0";
+  options.num_threads = 0;
+  EXPECT_EQ(start(options), absl::StatusCode::kInvalidArgument);
+
+  options = {};
+  options.address = "127.0.0.1:0";
+  options.routes = {HealthRoute("/ping", [] { return true; }),
+                    HealthRoute("/ping", [] { return true; })};
+  EXPECT_EQ(start(options), absl::StatusCode::kInvalidArgument);
+
+  options.routes = {HealthRoute("ping", [] { return true; })};
+  EXPECT_EQ(start(options), absl::StatusCode::kInvalidArgument);
+
+  HttpRoute no_handler;
+  no_handler.path = "/x";
+  options.routes = {no_handler};
+  EXPECT_EQ(start(options), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(HttpServerStartTest, StopIsIdempotentAndClosesThePort) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.routes.push_back(HealthRoute("/ping", [] { return true; }));
+  auto server = HttpServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  EXPECT_EQ(Get(port, "/ping").status, 200);
+  (*server)->Stop();
+  (*server)->Stop();
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_NE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  close(fd);
+}
+
+}  // namespace
+}  // namespace sam2
