@@ -2,10 +2,11 @@
 // the built-in health service (grpc.health.v1), server reflection, message
 // size limits, keepalive enforcement — and its orderly shutdown.
 //
-// The SAM 2 services are registered here as they land (later issues); the
-// model is loaded before Start() so health reports SERVING only once the
-// weights are in memory. Start/Shutdown are called from one thread (main);
-// port() and the health status are safe to read from any thread.
+// The application's services (GrpcServerOptions::services) are registered
+// beside them. Health starts NOT_SERVING unless `serving_at_start`; the
+// server application sets SERVING once the model is loaded and warmed up,
+// and NOT_SERVING again when it drains. Start/Shutdown are called from one
+// thread (main); port() and SetServing are safe from any thread.
 
 #ifndef SAM2_SERVER_GRPC_SERVER_H_
 #define SAM2_SERVER_GRPC_SERVER_H_
@@ -14,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -30,6 +32,11 @@ struct GrpcServerOptions {
   // Clients may not ping more often than this without data (keepalive
   // enforcement); abusive pingers are disconnected.
   absl::Duration min_client_ping_interval = absl::Seconds(10);
+  // Services to serve besides health and reflection (not owned; they must
+  // outlive the server).
+  std::vector<grpc::Service*> services;
+  // Health status right after Start().
+  bool serving_at_start = true;
 };
 
 class GrpcServer {
@@ -44,6 +51,9 @@ class GrpcServer {
 
   // The bound port (resolves port 0).
   int port() const { return port_; }
+
+  // grpc.health.v1 status of the server as a whole ("").
+  void SetServing(bool serving);
 
   // Health goes NOT_SERVING at once (load balancers stop routing), in-flight
   // calls get until `grace` to finish, then are cancelled. Idempotent.

@@ -1,6 +1,13 @@
-// sam2_server: loads a SAM 2 checkpoint, then serves gRPC until SIGTERM or
-// SIGINT, which drain it: health goes NOT_SERVING, in-flight calls get
-// --shutdown_grace to finish, the process exits 0.
+// sam2_server: loads a SAM 2 checkpoint, then serves the sam2.v1 gRPC API
+// (plus grpc.health.v1, reflection, and /metrics, /ping, /healthz over HTTP)
+// until SIGTERM or SIGINT, which drain it: health goes NOT_SERVING, new
+// sessions are refused, in-flight calls get --shutdown_grace to finish,
+// streams still running then are cancelled, the process exits 0.
+//
+// Which model: --checkpoint when given (it must load, or the process exits
+// 1 naming the file); otherwise --fallback_checkpoint, the bundled
+// random-weight test model, served with a loud warning in the log and in
+// GetServerInfo, because its masks are meaningless.
 
 #include <signal.h>
 
@@ -12,68 +19,151 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "model/model_loader.h"
-#include "server/grpc_server.h"
+#include "server/server_app.h"
 
 ABSL_FLAG(std::string, address, "0.0.0.0:50051",
           "gRPC listen address host:port (port 0 picks a free port).");
+ABSL_FLAG(std::string, http_address, "0.0.0.0:9090",
+          "HTTP address for /metrics (Prometheus), /ping and /healthz; "
+          "empty disables the HTTP side.");
 ABSL_FLAG(std::string, checkpoint, "",
           "Model weights: an official SAM 2 / 2.1 .pt checkpoint or a "
-          ".safetensors file (required).");
+          ".safetensors file.");
 ABSL_FLAG(std::string, config, "",
-          "Model config in the official Hydra YAML schema; empty: detect the "
-          "official variant from the checkpoint.");
+          "Model config in the official Hydra YAML schema; empty: a STEM.yaml "
+          "beside the checkpoint, else detect the official variant.");
+ABSL_FLAG(std::string, fallback_checkpoint, "",
+          "Served when --checkpoint is empty: the bundled random-weight test "
+          "model (its masks are meaningless; the server says so).");
 ABSL_FLAG(int, max_receive_message_bytes, 32 << 20,
           "Largest request message accepted, in bytes.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long in-flight calls may run before they "
           "are cancelled.");
+ABSL_FLAG(int, queue_capacity, 64,
+          "Tasks waiting per worker before requests get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, intra_op_threads, 0,
+          "LibTorch intra-op threads of the CPU worker (0: one per core).");
+ABSL_FLAG(int, max_sessions, 256, "Live sessions of all kinds together.");
+ABSL_FLAG(int64_t, session_memory_mb, 8192,
+          "Memory budget of all sessions together, in MiB; least recently "
+          "used idle image sessions are evicted first, then video ones.");
+ABSL_FLAG(absl::Duration, idle_ttl, absl::Minutes(10),
+          "A session unused for this long expires.");
+ABSL_FLAG(absl::Duration, absolute_ttl, absl::Hours(2),
+          "A session expires this long after its creation, however used.");
+ABSL_FLAG(int, max_points, sam2::kDefaultMaxPoints, "Clicks per request.");
+ABSL_FLAG(int, max_boxes, sam2::kDefaultMaxBoxes, "Boxes per request.");
+ABSL_FLAG(int, max_objects, sam2::kDefaultMaxObjects,
+          "Objects per video session.");
+ABSL_FLAG(int, max_video_frames, 2000, "Frames per video session.");
+ABSL_FLAG(int, max_video_side, 4096, "Largest video frame side, in pixels.");
+ABSL_FLAG(int64_t, max_video_upload_mb, 2048,
+          "Largest CreateVideoSession upload, in MiB.");
+ABSL_FLAG(std::string, upload_dir, "",
+          "Where uploaded video files are kept while their session lives "
+          "(empty: $TMPDIR or /tmp).");
+ABSL_FLAG(std::string, instance_id, "",
+          "This replica's id in session names ([a-z0-9]{1,32}); empty: "
+          "random at each start.");
+ABSL_FLAG(bool, warm_up, true,
+          "Run every model path once before reporting SERVING.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "SAM 2 segmentation and tracking service.\n"
       "Usage: sam2_server --checkpoint=MODEL.pt [--config=MODEL.yaml] "
-      "[--address=0.0.0.0:50051]");
+      "[--address=0.0.0.0:50051] [--http_address=0.0.0.0:9090]");
   absl::ParseCommandLine(argc, argv);
 
-  // Block the stop signals in every thread (gRPC's threads inherit this
-  // mask) so that only sigwait() below receives them.
+  // Block the stop signals in every thread (gRPC's and the workers' threads
+  // inherit this mask) so that only sigwait() below receives them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  bool meaningless = false;
   if (checkpoint.empty()) {
-    std::cerr << "sam2_server: --checkpoint is required (an official SAM 2 "
-                 ".pt file or a .safetensors file)\n";
-    return 2;
+    checkpoint = absl::GetFlag(FLAGS_fallback_checkpoint);
+    meaningless = true;
+    if (checkpoint.empty()) {
+      std::cerr << "sam2_server: --checkpoint is required (an official SAM 2 "
+                   ".pt file or a .safetensors file)\n";
+      return 2;
+    }
   }
-  absl::Time load_start = absl::Now();
-  absl::StatusOr<sam2::LoadedModel> model =
-      sam2::LoadModel(checkpoint, absl::GetFlag(FLAGS_config));
+  const absl::Time load_start = absl::Now();
+  absl::StatusOr<sam2::ServedModel> model;
+  {
+    absl::StatusOr<sam2::LoadedModel> loaded =
+        sam2::LoadModel(checkpoint, absl::GetFlag(FLAGS_config));
+    if (!loaded.ok()) {
+      std::cerr << "sam2_server: cannot load the model: " << loaded.status()
+                << "\n";
+      return 1;
+    }
+    std::cerr << sam2::DescribeLoadedModel(*loaded);
+    // The predictors copy what they need; the checkpoint's tensors go with
+    // `loaded` at the end of this block.
+    model = sam2::BuildServedModel(*loaded, meaningless);
+  }
   if (!model.ok()) {
-    std::cerr << "sam2_server: cannot load the model: " << model.status()
+    std::cerr << "sam2_server: cannot build the model: " << model.status()
               << "\n";
     return 1;
   }
-  std::cerr << sam2::DescribeLoadedModel(*model) << "loaded in "
+  std::cerr << "model loaded in "
             << absl::FormatDuration(absl::Now() - load_start) << "\n";
 
-  sam2::GrpcServerOptions options;
-  options.address = absl::GetFlag(FLAGS_address);
-  options.max_receive_message_bytes =
+  sam2::ServerAppOptions options;
+  options.grpc.address = absl::GetFlag(FLAGS_address);
+  options.grpc.max_receive_message_bytes =
       absl::GetFlag(FLAGS_max_receive_message_bytes);
-  absl::StatusOr<std::unique_ptr<sam2::GrpcServer>> server =
-      sam2::GrpcServer::Start(options);
-  if (!server.ok()) {
-    std::cerr << "sam2_server: " << server.status() << "\n";
+  options.http_address = absl::GetFlag(FLAGS_http_address);
+  options.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
+  options.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
+  options.sessions.max_sessions = absl::GetFlag(FLAGS_max_sessions);
+  options.sessions.max_bytes = absl::GetFlag(FLAGS_session_memory_mb) << 20;
+  options.sessions.idle_ttl = absl::GetFlag(FLAGS_idle_ttl);
+  options.sessions.absolute_ttl = absl::GetFlag(FLAGS_absolute_ttl);
+  options.limits.image.max_points = absl::GetFlag(FLAGS_max_points);
+  options.limits.image.max_boxes = absl::GetFlag(FLAGS_max_boxes);
+  options.limits.image.decode.max_encoded_bytes =
+      options.grpc.max_receive_message_bytes;
+  options.limits.video.max_points = absl::GetFlag(FLAGS_max_points);
+  options.limits.video.max_objects = absl::GetFlag(FLAGS_max_objects);
+  options.limits.video.frames.max_frames = absl::GetFlag(FLAGS_max_video_frames);
+  options.limits.video.frames.max_side = absl::GetFlag(FLAGS_max_video_side);
+  options.limits.max_video_upload_bytes =
+      absl::GetFlag(FLAGS_max_video_upload_mb) << 20;
+  options.limits.upload_dir = absl::GetFlag(FLAGS_upload_dir);
+  options.limits.video.spill_dir = absl::GetFlag(FLAGS_upload_dir);
+  options.instance_id = absl::GetFlag(FLAGS_instance_id);
+  options.warm_up = absl::GetFlag(FLAGS_warm_up);
+
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<sam2::ServerApp>> app =
+      sam2::ServerApp::Start(options, *std::move(model));
+  if (!app.ok()) {
+    std::cerr << "sam2_server: " << app.status() << "\n";
     return 1;
   }
+  std::cerr << "sam2_server: instance " << (*app)->info().instance_id()
+            << ", ready in " << absl::FormatDuration(absl::Now() - start)
+            << (options.warm_up ? " (warm-up included)" : "") << "\n";
+  if ((*app)->http_port() != 0) {
+    std::cerr << "sam2_server: metrics at http://"
+              << options.http_address.substr(0, options.http_address.rfind(':'))
+              << ":" << (*app)->http_port() << "/metrics\n";
+  }
   // One line on stdout, flushed, that launchers and tests wait for.
-  std::printf("sam2_server listening on port %d\n", (*server)->port());
+  std::printf("sam2_server listening on port %d\n", (*app)->port());
   std::fflush(stdout);
 
   int signal_number = 0;
@@ -81,7 +171,7 @@ int main(int argc, char** argv) {
   std::cerr << "sam2_server: received "
             << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
             << ", draining\n";
-  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  (*app)->Drain(absl::GetFlag(FLAGS_shutdown_grace));
   std::cerr << "sam2_server: stopped\n";
   return 0;
 }

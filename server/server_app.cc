@@ -1,0 +1,248 @@
+#include "server/server_app.h"
+
+#include <ATen/Parallel.h>
+
+#include <iostream>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "model/image_predictor.h"
+#include "model/model_loader.h"
+#include "model/video_frames.h"
+#include "session/session_id.h"
+
+namespace sam2 {
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+constexpr char kMeaninglessWarning[] =
+    "THIS SERVER RUNS THE BUNDLED TEST MODEL WITH RANDOM WEIGHTS: ITS MASKS "
+    "ARE MEANINGLESS. Start it with --checkpoint=<an official SAM 2 / 2.1 "
+    "checkpoint> (scripts/download_checkpoints.sh fetches them).";
+
+// Runs every model path once (image embed + decode, video init + prompt +
+// one tracked frame) on a small synthetic input, so the first client does
+// not pay for first-call allocations.
+absl::Status WarmUp(const ServedModel& model) {
+  const at::Tensor rgb =
+      at::arange(64 * 48 * 3, at::kLong).remainder(251).to(at::kByte)
+          .reshape({48, 64, 3})
+          .contiguous();
+  absl::StatusOr<std::vector<ImageFeatures>> features =
+      EmbedImages(*model.image, absl::MakeConstSpan(&rgb, 1));
+  if (!features.ok()) return features.status();
+  ImagePromptInput prompt;
+  prompt.point_coords = at::tensor({32.0f, 24.0f}).reshape({1, 2});
+  prompt.point_labels = at::tensor({1}, at::kInt);
+  absl::StatusOr<Prediction> prediction =
+      PredictMasks(*model.image, ImagePredictorOptions{}, features->front(),
+                   prompt, PredictOptions{});
+  if (!prediction.ok()) return prediction.status();
+
+  auto source = std::make_unique<InMemoryFrameSource>();
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<int64_t> appended = source->AppendFrame(rgb);
+    if (!appended.ok()) return appended.status();
+  }
+  absl::StatusOr<std::unique_ptr<VideoInferenceState>> state =
+      model.video->InitState(std::move(source));
+  if (!state.ok()) return state.status();
+  absl::StatusOr<VideoFrameMasks> added = model.video->AddNewPointsOrBox(
+      **state, 0, 1, prompt.point_coords, prompt.point_labels, at::Tensor());
+  if (!added.ok()) return added.status();
+  return model.video->PropagateInVideo(
+      **state, PropagateOptions{},
+      [](const VideoFrameMasks&) { return absl::OkStatus(); });
+}
+
+void FillLimits(const ServerAppOptions& o, v1::Limits* out) {
+  out->set_max_message_bytes(o.grpc.max_receive_message_bytes);
+  out->set_max_image_side(o.limits.image.decode.max_side);
+  out->set_max_image_pixels(o.limits.image.decode.max_pixels);
+  out->set_max_points(o.limits.image.max_points);
+  out->set_max_boxes(o.limits.image.max_boxes);
+  out->set_max_objects(o.limits.video.max_objects);
+  out->set_max_video_frames(static_cast<int32_t>(o.limits.video.frames.max_frames));
+  out->set_max_video_side(static_cast<int32_t>(o.limits.video.frames.max_side));
+  out->set_max_video_upload_bytes(o.limits.max_video_upload_bytes);
+  out->set_idle_ttl_seconds(absl::ToInt64Seconds(o.sessions.idle_ttl));
+  out->set_absolute_ttl_seconds(absl::ToInt64Seconds(o.sessions.absolute_ttl));
+  out->set_max_sessions(static_cast<int32_t>(o.sessions.max_sessions));
+}
+
+}  // namespace
+
+absl::StatusOr<ServedModel> BuildServedModel(const LoadedModel& loaded,
+                                             bool meaningless) {
+  ServedModel model;
+  absl::StatusOr<std::shared_ptr<const Sam2Model>> image =
+      Sam2Model::Create(loaded.config, loaded.weights);
+  if (!image.ok()) return image.status();
+  model.image = *std::move(image);
+  absl::StatusOr<std::shared_ptr<const VideoPredictor>> video =
+      VideoPredictor::Create(loaded.config, loaded.weights);
+  if (!video.ok()) return video.status();
+  model.video = *std::move(video);
+  model.variant = loaded.config.name;
+  model.checkpoint = loaded.checkpoint_path;
+  model.meaningless = meaningless;
+  return model;
+}
+
+absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
+    ServerAppOptions options, ServedModel model) {
+  if (model.image == nullptr || model.video == nullptr) {
+    return absl::InvalidArgumentError("ServerApp needs a loaded model");
+  }
+  std::unique_ptr<ServerApp> app(new ServerApp());
+  app->model_ = std::move(model);
+  const ServedModel& m = app->model_;
+  Clock* clock = options.clock != nullptr ? options.clock : RealClock();
+
+  std::string instance_id =
+      options.instance_id.empty() ? NewInstanceId() : options.instance_id;
+  if (absl::Status s = ValidateInstanceId(instance_id); !s.ok()) return s;
+
+  absl::StatusOr<std::unique_ptr<ServiceMetrics>> metrics =
+      ServiceMetrics::Create();
+  if (!metrics.ok()) return metrics.status();
+  app->metrics_ = *std::move(metrics);
+  app->metrics_->SetModelInfo(
+      {m.meaningless ? "random-weight test model (" + m.variant + ")"
+                     : m.variant,
+       "float32", "cpu"});
+
+  app->store_ = std::make_unique<SessionStore>(options.sessions, instance_id,
+                                               clock);
+  if (options.reap_interval > absl::ZeroDuration()) {
+    app->reaper_ = std::make_unique<SessionReaper>(app->store_.get(),
+                                                   options.reap_interval);
+  }
+
+  // One worker: the model runs on the CPU (the CUDA path adds one per GPU).
+  WorkerPoolOptions pool_options;
+  pool_options.num_workers = 1;
+  pool_options.queue_capacity = options.queue_capacity;
+  const int threads = options.intra_op_threads;
+  pool_options.on_worker_start = [threads](int) {
+    if (threads > 0) at::set_num_threads(threads);
+  };
+  app->pool_ = std::make_unique<WorkerPool>(pool_options, clock);
+
+  SessionStore* store = app->store_.get();
+  WorkerPool* pool = app->pool_.get();
+  app->metrics_->SetSessionStatsCallback([store] {
+    const SessionStoreStats stats = store->Stats();
+    SessionStats out;
+    out.live_by_kind["image"] = stats.live_image;
+    out.live_by_kind["video"] = stats.live_video;
+    out.bytes = stats.bytes_held;
+    for (const auto& [key, n] : stats.removed_by_reason) {
+      const size_t slash = key.find('/');
+      out.removed_by_kind_reason[{key.substr(0, slash),
+                                  key.substr(slash + 1)}] = n;
+    }
+    return out;
+  });
+  app->metrics_->SetQueueDepthCallback([pool] {
+    std::vector<WorkerQueueDepth> out;
+    for (int w = 0; w < pool->num_workers(); ++w) {
+      out.push_back({w == 0 ? "cpu" : absl::StrCat("worker", w),
+                     pool->QueueDepth(w)});
+    }
+    return out;
+  });
+
+  v1::ServerInfo& info = app->info_;
+  info.set_instance_id(instance_id);
+  info.set_model_variant(m.variant);
+  info.set_checkpoint(m.checkpoint);
+  info.set_meaningless_masks(m.meaningless);
+  if (m.meaningless) info.set_warning(kMeaninglessWarning);
+  info.set_image_size(m.image->config().image_size);
+  info.add_devices("cpu");
+  info.set_version(kVersion);
+  FillLimits(options, info.mutable_limits());
+
+  Sam2ServiceOptions service_options;
+  service_options.model = m.image;
+  service_options.video = m.video;
+  service_options.store = store;
+  service_options.pool = pool;
+  service_options.metrics = app->metrics_.get();
+  service_options.limits = options.limits;
+  service_options.info = info;
+  app->service_ = std::make_unique<Sam2Service>(std::move(service_options));
+
+  GrpcServerOptions grpc_options = options.grpc;
+  grpc_options.services.push_back(app->service_.get());
+  grpc_options.serving_at_start = false;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> grpc =
+      GrpcServer::Start(grpc_options);
+  if (!grpc.ok()) return grpc.status();
+  app->grpc_ = *std::move(grpc);
+
+  if (!options.http_address.empty()) {
+    HttpServerOptions http_options;
+    http_options.address = options.http_address;
+    ServerApp* self = app.get();
+    ServiceMetrics* metrics_ptr = app->metrics_.get();
+    http_options.routes.push_back(
+        MetricsRoute([metrics_ptr] { return metrics_ptr->Render(); }));
+    http_options.routes.push_back(
+        HealthRoute("/ping", [self] { return self->serving(); }));
+    http_options.routes.push_back(
+        HealthRoute("/healthz", [self] { return self->serving(); }));
+    absl::StatusOr<std::unique_ptr<HttpServer>> http =
+        HttpServer::Start(http_options);
+    if (!http.ok()) return http.status();
+    app->http_ = *std::move(http);
+  }
+
+  if (options.warm_up) {
+    absl::Notification done;
+    absl::Status warm;
+    const ServedModel* served = &app->model_;
+    absl::Status submitted = pool->Submit(
+        0, absl::InfiniteFuture(),
+        [&](const absl::Status& status, const TaskContext&) {
+          warm = status.ok() ? WarmUp(*served) : status;
+          done.Notify();
+        });
+    if (!submitted.ok()) return submitted;
+    done.WaitForNotification();
+    if (!warm.ok()) {
+      return absl::Status(warm.code(),
+                          absl::StrCat("warm-up failed: ", warm.message()));
+    }
+  }
+  if (m.meaningless) {
+    std::cerr << "sam2_server: WARNING: " << kMeaninglessWarning << "\n";
+  }
+  app->serving_.store(true);
+  app->grpc_->SetServing(true);
+  return app;
+}
+
+bool ServerApp::serving() const { return serving_.load(); }
+
+void ServerApp::Drain(absl::Duration grace) {
+  if (drained_) return;
+  drained_ = true;
+  serving_.store(false);
+  service_->StartDraining();
+  // NOT_SERVING, then unary calls get until the grace deadline; streams
+  // still running then are cancelled and stop at their next frame.
+  grpc_->Shutdown(grace);
+  pool_->Shutdown();
+  reaper_.reset();
+  http_.reset();
+}
+
+ServerApp::~ServerApp() {
+  if (grpc_ != nullptr) Drain(absl::ZeroDuration());
+}
+
+}  // namespace sam2

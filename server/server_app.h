@@ -1,0 +1,109 @@
+// ServerApp: the whole server assembled — model, session store and its
+// reaper, worker pool, the sam2.v1 service, the gRPC server (health,
+// reflection, keepalive, size limits) and the HTTP side (/metrics, /ping,
+// /healthz) — so the binary's main() and the in-process tests start exactly
+// the same thing.
+//
+// Start order: the model is loaded (BuildServedModel) before anything
+// listens; the gRPC server starts NOT_SERVING, a warm-up runs every model
+// path once on the workers (first calls allocate and pick kernels), and only
+// then does health say SERVING. Drain(grace) is the SIGTERM path: health
+// NOT_SERVING, no new sessions (UNAVAILABLE), in-flight unary calls finish,
+// streams are cancelled at the grace deadline (they stop within one frame),
+// then the workers and the HTTP side stop.
+//
+// Thread-safety: Start and Drain from one thread (main or a test); the
+// accessors from any thread.
+
+#ifndef SAM2_SERVER_SERVER_APP_H_
+#define SAM2_SERVER_SERVER_APP_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "model/model_loader.h"
+#include "model/sam2_model.h"
+#include "model/video_predictor.h"
+#include "protos/sam2/v1/sam2.pb.h"
+#include "server/grpc_server.h"
+#include "server/http_server.h"
+#include "server/sam2_service.h"
+#include "server/service_metrics.h"
+#include "server/worker_pool.h"
+#include "session/clock.h"
+#include "session/session_reaper.h"
+#include "session/session_store.h"
+
+namespace sam2 {
+
+inline constexpr absl::Duration kDefaultReapInterval = absl::Seconds(15);
+
+// The model as the server serves it.
+struct ServedModel {
+  std::shared_ptr<const Sam2Model> image;
+  std::shared_ptr<const VideoPredictor> video;
+  std::string variant;     // "sam2.1_hiera_tiny", or "custom"
+  std::string checkpoint;  // file it came from
+  // The bundled random-weight test model: masks mean nothing.
+  bool meaningless = false;
+};
+
+// Builds both predictors from loaded weights + config (model_loader.h).
+absl::StatusOr<ServedModel> BuildServedModel(const LoadedModel& loaded,
+                                             bool meaningless);
+
+struct ServerAppOptions {
+  GrpcServerOptions grpc;
+  // HTTP side (/metrics, /ping, /healthz); empty: none.
+  std::string http_address = "0.0.0.0:9090";
+  // One worker per device; LibTorch's intra-op threads (0: its default).
+  int queue_capacity = 64;
+  int intra_op_threads = 0;
+  SessionStoreOptions sessions;
+  ServiceLimits limits;
+  absl::Duration reap_interval = kDefaultReapInterval;
+  // Empty: a random one (NewInstanceId). Kubernetes may pass the pod name.
+  std::string instance_id;
+  // Not owned; null: the real clock. Tests inject a FakeClock.
+  Clock* clock = nullptr;
+  bool warm_up = true;
+};
+
+class ServerApp {
+ public:
+  static absl::StatusOr<std::unique_ptr<ServerApp>> Start(
+      ServerAppOptions options, ServedModel model);
+  ~ServerApp();  // Drain(0) if not drained
+
+  int port() const { return grpc_->port(); }
+  // 0 when there is no HTTP side.
+  int http_port() const { return http_ ? http_->port() : 0; }
+  const v1::ServerInfo& info() const { return info_; }
+  SessionStore& store() { return *store_; }
+  ServiceMetrics& metrics() { return *metrics_; }
+  WorkerPool& pool() { return *pool_; }
+  bool serving() const;
+
+  void Drain(absl::Duration grace);
+
+ private:
+  ServerApp() = default;
+
+  ServedModel model_;
+  v1::ServerInfo info_;
+  std::unique_ptr<ServiceMetrics> metrics_;
+  std::unique_ptr<SessionStore> store_;
+  std::unique_ptr<SessionReaper> reaper_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<Sam2Service> service_;
+  std::unique_ptr<GrpcServer> grpc_;
+  std::unique_ptr<HttpServer> http_;
+  std::atomic<bool> serving_{false};
+  bool drained_ = false;
+};
+
+}  // namespace sam2
+
+#endif  // SAM2_SERVER_SERVER_APP_H_

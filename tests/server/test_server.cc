@@ -1,0 +1,102 @@
+#include "tests/server/test_server.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "model/model_loader.h"
+
+namespace sam2 {
+
+const ServedModel& MicroModel() {
+  static const ServedModel* model = [] {
+    absl::StatusOr<LoadedModel> loaded =
+        LoadModel(absl::StrCat(kMicroFixtureDir, "/model.pt"), "");
+    if (!loaded.ok()) {
+      std::cerr << "cannot load the micro model: " << loaded.status() << "\n";
+      std::abort();
+    }
+    absl::StatusOr<ServedModel> served =
+        BuildServedModel(*loaded, /*meaningless=*/true);
+    if (!served.ok()) {
+      std::cerr << "cannot build the micro model: " << served.status() << "\n";
+      std::abort();
+    }
+    return new ServedModel(*std::move(served));
+  }();
+  return *model;
+}
+
+ServerAppOptions TestServerOptions() {
+  ServerAppOptions options;
+  options.grpc.address = "127.0.0.1:0";
+  options.http_address = "127.0.0.1:0";
+  options.warm_up = false;
+  options.reap_interval = absl::ZeroDuration();
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<TestServer>> TestServer::Start(
+    ServerAppOptions options) {
+  absl::StatusOr<std::unique_ptr<ServerApp>> app =
+      ServerApp::Start(std::move(options), MicroModel());
+  if (!app.ok()) return app.status();
+  auto server = std::unique_ptr<TestServer>(new TestServer());
+  server->app_ = *std::move(app);
+  return server;
+}
+
+std::string TestServer::address() const {
+  return absl::StrCat("127.0.0.1:", app_->port());
+}
+
+std::shared_ptr<grpc::Channel> TestServer::NewChannel() const {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  // A separate connection per channel (tests of several clients).
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(),
+                                   args);
+}
+
+std::unique_ptr<v1::Sam2Service::Stub> TestServer::NewStub() const {
+  return v1::Sam2Service::NewStub(NewChannel());
+}
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string MicroImagePng() {
+  return ReadFileBytes(absl::StrCat(kMicroFixtureDir, "/image.png"));
+}
+
+std::vector<std::string> MicroVideoFrames() {
+  std::vector<std::string> paths;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           absl::StrCat(kMicroFixtureDir, "/frames"))) {
+    paths.push_back(entry.path().string());
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<std::string> frames;
+  for (const std::string& p : paths) frames.push_back(ReadFileBytes(p));
+  return frames;
+}
+
+std::unique_ptr<grpc::ClientContext> ContextWithDeadline(double seconds) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::microseconds(
+                        static_cast<int64_t>(seconds * 1e6)));
+  return ctx;
+}
+
+}  // namespace sam2
