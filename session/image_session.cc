@@ -235,4 +235,3 @@ absl::StatusOr<std::vector<GeneratedMaskOutput>> ImageSession::GenerateMasks(
 }
 
 }  // namespace sam2
-// x
