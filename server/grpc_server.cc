@@ -8,12 +8,17 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "protos/grpc/health/v1/health.pb.h"
 
 namespace sam2 {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const GrpcServerOptions& options) {
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's built-in health service carries no descriptor; referencing ours
+  // links it in, so reflection (grpcurl, grpc_cli) can describe and call
+  // grpc.health.v1.Health like any other service.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
