@@ -2,7 +2,12 @@
 # Installs everything the project needs on Debian 12, idempotently:
 #   - the Debian packages below (apt-get update + install, only when missing);
 #   - a project-local Python virtual environment (.venv) with the pinned
-#     torch wheel from PyPI, whose LibTorch the C++ build links.
+#     torch wheel from PyPI, whose LibTorch the C++ build links;
+#   - grpcurl (pinned, from the Go module proxy) in .tools/bin, when a Go
+#     toolchain that builds it is at hand (see below);
+#   - .venv-client, the Python client's virtual environment: the packages
+#     pinned in requirements/client.txt, clients/python installed editable and
+#     its gRPC stubs generated from protos/sam2/v1/sam2.proto.
 # Usage: scripts/install.sh [--cuda] [--reference]
 #   --cuda       also install the torch wheel's NVIDIA dependencies (~3 GB), for
 #                `bazel build --config=cuda` on a machine with NVIDIA GPUs.
@@ -75,6 +80,62 @@ else
   echo "install.sh: LibTorch present ($(grep -m1 '^torch==' "$want_cpu"))"
 fi
 
+# grpcurl, to call the server by hand and for //tests/grpcurl:grpcurl_test:
+# built from the Go module proxy into .tools/bin (project-local). v1.8.9 is
+# the newest release that Debian 12's Go (1.19) still builds (v1.9.x needs
+# Go >= 1.21); it speaks the v1alpha reflection protocol that gRPC 1.51
+# serves. Not fatal: without it only that test is skipped.
+GRPCURL_VERSION=v1.8.9
+GRPCURL_MIN_GO=1.19
+GRPCURL_BIN="$ROOT/.tools/bin/grpcurl"
+grpcurl_stamp="$ROOT/.tools/bin/.grpcurl-version"
+go_new_enough() {  # GO_VERSION like 1.19.8 or 1.26 -> at least GRPCURL_MIN_GO?
+  local have="$1" major minor
+  major=${have%%.*}; minor=${have#*.}; minor=${minor%%[!0-9]*}
+  [ "$major" -gt 1 ] || { [ "$major" = 1 ] && [ "${minor:-0}" -ge "${GRPCURL_MIN_GO#1.}" ]; }
+}
+install_grpcurl() {
+  if [ -x "$GRPCURL_BIN" ] && [ "$(cat "$grpcurl_stamp" 2>/dev/null)" = "$GRPCURL_VERSION" ]; then
+    echo "install.sh: grpcurl present ($GRPCURL_VERSION, $GRPCURL_BIN)"
+    return 0
+  fi
+  local go=""
+  if command -v go >/dev/null; then go=$(command -v go)
+  elif [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go
+  else
+    # Debian's golang-go, only when its Go can build the pinned grpcurl.
+    local candidate
+    candidate=$(apt-cache policy golang-go 2>/dev/null | sed -n 's/^ *Candidate: *\(.*\)/\1/p')
+    candidate=${candidate#*:}  # drop the epoch: 2:1.19~1 -> 1.19~1
+    if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && go_new_enough "$candidate"; then
+      local sudo=""
+      if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+      echo "install.sh: installing Debian's golang-go ($candidate) to build grpcurl"
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends golang-go &&
+        go=$(command -v go || true)
+    fi
+  fi
+  if [ -z "$go" ]; then
+    echo "install.sh: skipping grpcurl: no Go >= $GRPCURL_MIN_GO here or in apt (//tests/grpcurl:grpcurl_test will be skipped)"
+    return 0
+  fi
+  local have
+  have=$("$go" env GOVERSION 2>/dev/null || true); have=${have#go}
+  if [ -z "$have" ] || ! go_new_enough "$have"; then
+    echo "install.sh: skipping grpcurl: $go is Go ${have:-of unknown version}, grpcurl $GRPCURL_VERSION needs >= $GRPCURL_MIN_GO (//tests/grpcurl:grpcurl_test will be skipped)"
+    return 0
+  fi
+  echo "install.sh: installing grpcurl $GRPCURL_VERSION into $ROOT/.tools/bin (go install, Go $have)"
+  mkdir -p "$ROOT/.tools/bin"
+  if GOBIN="$ROOT/.tools/bin" GOTOOLCHAIN=local \
+      "$go" install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION"; then
+    printf '%s' "$GRPCURL_VERSION" > "$grpcurl_stamp"
+  else
+    echo "install.sh: could not install grpcurl (Go module proxy unreachable?); //tests/grpcurl:grpcurl_test will be skipped"
+  fi
+}
+install_grpcurl
+
 if [ "$REFERENCE" = 1 ]; then
   # Meta's reference implementation, in its own environment so that .venv keeps
   # only what the C++ build links.
@@ -100,4 +161,29 @@ if [ "$REFERENCE" = 1 ]; then
   else
     echo "install.sh: SAM 2 reference implementation present ($(grep -m1 '^sam2==' "$want_ref"), $(grep -m1 '^torch==' "$want_ref"))"
   fi
+fi
+
+# The Python client (clients/python, `sam2-client`) in its own environment:
+# the pinned packages, the package itself (editable, so that the tests use the
+# working tree), and the gRPC stubs, which are build output (build_stubs.py
+# regenerates them only when the proto or grpcio-tools changed). The stubs
+# come before the editable install, which lists their package.
+CVENV="$ROOT/.venv-client"
+want_client="$ROOT/requirements/client.txt"
+if [ ! -x "$CVENV/bin/python" ]; then
+  echo "install.sh: creating $CVENV"
+  /usr/bin/python3 -m venv "$CVENV"
+fi
+CPIP=("$CVENV/bin/python" -m pip --disable-pip-version-check -q)
+client_stamp="$CVENV/.sam2-client-installed"
+client_wanted="$ROOT $(cat "$want_client" "$ROOT/clients/python/pyproject.toml")"
+if [ ! -f "$client_stamp" ] || [ "$(cat "$client_stamp")" != "$client_wanted" ]; then
+  echo "install.sh: installing the Python client's packages into $CVENV"
+  "${CPIP[@]}" install -r "$want_client"
+  "$CVENV/bin/python" "$ROOT/clients/python/build_stubs.py"
+  "${CPIP[@]}" install --no-deps --no-build-isolation -e "$ROOT/clients/python"
+  printf '%s' "$client_wanted" > "$client_stamp"
+else
+  echo "install.sh: Python client packages present ($(grep -m1 '^grpcio==' "$want_client"))"
+  "$CVENV/bin/python" "$ROOT/clients/python/build_stubs.py"
 fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is needed (scripts/install.sh), then builds and runs every
-# test: `bazel test //...`. Extra arguments go to bazel test.
-# Ends with one line "tests: N passed, M failed".
+# test: `bazel test //...` (extra arguments go to bazel test), then the Python
+# client's tests (pytest clients/python, against bazel-bin/server/sam2_server).
+# Ends with one line "tests: N passed, M failed": Bazel test targets plus
+# pytest test cases.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -9,16 +11,51 @@ cd "$ROOT"
 bash scripts/install.sh || exit 1
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+pyxml=$(mktemp --suffix=.xml)
+trap 'rm -f "$log" "$pyxml"' EXIT
 start=$(date +%s)
 bazel test //... "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
 failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|FLAKY|NO STATUS|INCOMPLETE|FAILED TO BUILD)' "$log")
 echo "bazel test took $(( $(date +%s) - start )) s"
-echo "tests: ${passed} passed, ${failed} failed"
+
+# The Python client's tests start the real server binary: build it (a no-op
+# after `bazel test //...`, which built it). Counts come from pytest's JUnit
+# XML: passed = tests - failures - errors - skipped; failed = failures +
+# errors; a failed pytest run that reported no failure counts as 1 failed.
+py_passed=0
+py_failed=0
+start=$(date +%s)
+if ! bazel build //server:sam2_server; then
+  echo "test.sh: //server:sam2_server did not build; the Python client tests did not run" >&2
+  py_failed=1
+  py_rc=1
+else
+  rm -f "$pyxml"
+  .venv-client/bin/python -m pytest clients/python -q -p no:cacheprovider \
+      --junitxml="$pyxml"
+  py_rc=$?
+  if counts=$(.venv-client/bin/python - "$pyxml" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+n = {k: sum(int(s.get(k, 0)) for s in suites)
+     for k in ("tests", "failures", "errors", "skipped")}
+print(n["tests"] - n["failures"] - n["errors"] - n["skipped"], n["failures"] + n["errors"])
+EOF
+  ); then
+    read -r py_passed py_failed <<<"$counts"
+  fi
+  if [ "$py_rc" -ne 0 ] && [ "$py_failed" -eq 0 ]; then py_failed=1; fi
+fi
+echo "python client tests took $(( $(date +%s) - start )) s: ${py_passed} passed, ${py_failed} failed"
+
+echo "tests: $((passed + py_passed)) passed, $((failed + py_failed)) failed"
 if [ "$rc" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "test.sh: bazel ran no test" >&2
   exit 1
 fi
+if [ "$rc" -eq 0 ]; then rc=$py_rc; fi
 exit "$rc"

@@ -1,0 +1,117 @@
+"""Fixtures: the real sam2_server binary on a free port, and clients of it.
+
+The server is built by `bazel build //server:sam2_server` (scripts/test.sh
+runs it before pytest); nothing here builds anything. The stubs are
+regenerated first when protos/sam2/v1/sam2.proto changed since they were.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support import CLIENT_DIR, MODEL, REPO_ROOT, SERVER_BINARY
+
+START_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 60.0
+
+# Fresh stubs before sam2_client is imported by any test module.
+sys.path.insert(0, str(CLIENT_DIR))
+import build_stubs  # noqa: E402
+
+if build_stubs.ensure_fresh():
+    print("conftest: regenerated the sam2_client stubs (the proto changed)", file=sys.stderr)
+
+from sam2_client import Sam2Client  # noqa: E402
+
+
+class RunningServer:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.process = process
+        self.port = port
+        self.address = f"127.0.0.1:{port}"
+        self.log = log
+
+    def log_tail(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+
+def _read_port(process: subprocess.Popen[bytes], log: Path) -> int:
+    """Reads stdout until "sam2_server listening on port N"."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    pattern = re.compile(rb"sam2_server listening on port (\d+)")
+    deadline = time.monotonic() + START_TIMEOUT_S
+    buf = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break  # stdout closed: the server exited
+            buf += chunk
+            m = pattern.search(buf)
+            if m:
+                return int(m.group(1))
+        elif process.poll() is not None:
+            break
+    process.kill()
+    process.wait()
+    raise RuntimeError(
+        f"sam2_server did not report its port (exit code {process.returncode}); "
+        f"stdout: {buf[-2000:]!r}\nstderr:\n{log.read_text(errors='replace')[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    if not os.access(SERVER_BINARY, os.X_OK):
+        pytest.fail(
+            f"{SERVER_BINARY} is missing: build it first with "
+            "`bazel build //server:sam2_server` (scripts/test.sh does)", pytrace=False)
+    log = tmp_path_factory.mktemp("server") / "sam2_server.stderr"
+    with open(log, "wb") as err:
+        process = subprocess.Popen(
+            [str(SERVER_BINARY), "--address=127.0.0.1:0", "--http_address=127.0.0.1:0",
+             f"--fallback_checkpoint={MODEL}", "--warm_up=false"],
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+    port = _read_port(process, log)
+    # Keep draining stdout so that the server never blocks on a full pipe.
+    assert process.stdout is not None
+    stdout = process.stdout
+    drain = threading.Thread(target=lambda: stdout.read(), daemon=True)
+    drain.start()
+    running = RunningServer(process, port, log)
+    try:
+        yield running
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail(f"sam2_server did not stop within {STOP_TIMEOUT_S} s of SIGTERM\n"
+                        f"{running.log_tail()}")
+        drain.join(timeout=5)
+        if code != 0:
+            pytest.fail(f"sam2_server exited with {code} after SIGTERM\n{running.log_tail()}")
+
+
+@pytest.fixture(scope="session")
+def client(server: RunningServer) -> Iterator[Sam2Client]:
+    with Sam2Client(server.address, timeout=60.0) as c:
+        yield c
