@@ -129,7 +129,9 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   pool_options.on_worker_start = [threads](int) {
     if (threads > 0) at::set_num_threads(threads);
   };
-  app->pool_ = std::make_unique<WorkerPool>(pool_options, clock);
+  // Deadlines are gRPC's, in real time: the pool reads the real clock even
+  // when a test injects a fake one for session expiry.
+  app->pool_ = std::make_unique<WorkerPool>(pool_options, RealClock());
 
   SessionStore* store = app->store_.get();
   WorkerPool* pool = app->pool_.get();

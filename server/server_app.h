@@ -84,6 +84,8 @@ class ServerApp {
   SessionStore& store() { return *store_; }
   ServiceMetrics& metrics() { return *metrics_; }
   WorkerPool& pool() { return *pool_; }
+  // The sam2.v1 service (tests: StartDraining alone, without stopping gRPC).
+  Sam2Service& service() { return *service_; }
   bool serving() const;
 
   void Drain(absl::Duration grace);

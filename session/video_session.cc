@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
 namespace sam2 {
@@ -226,6 +227,15 @@ absl::StatusOr<FrameMasksOutput> VideoSession::AddPrompts(
 absl::StatusOr<FrameMasksOutput> VideoSession::ClearPrompts(
     int64_t frame_index, int64_t object_id, MaskEncoding encoding) {
   if (state_ == nullptr) return NoFramesYet();
+  // The predictor, like the reference's clear_all_prompts_in_frame, would
+  // create an unknown object: one without prompts (which blocks every later
+  // propagation until it is removed) and outside limits_.max_objects.
+  const std::vector<int64_t>& ids = state_->obj_ids();
+  if (std::find(ids.begin(), ids.end(), object_id) == ids.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("object ", object_id, " is not in this video (objects: ",
+                     absl::StrJoin(ids, ", "), ")"));
+  }
   absl::StatusOr<VideoFrameMasks> frame =
       predictor_->ClearAllPromptsInFrame(*state_, frame_index, object_id);
   if (!frame.ok()) return frame.status();

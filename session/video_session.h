@@ -129,6 +129,8 @@ class VideoSession : public Session {
 
   absl::StatusOr<FrameMasksOutput> AddPrompts(const VideoPromptInput& input,
                                               const StageObserver& observe = {});
+  // NOT_FOUND for an object the session does not have (the predictor would
+  // create it, prompt-less); OUT_OF_RANGE for a frame outside the video.
   absl::StatusOr<FrameMasksOutput> ClearPrompts(int64_t frame_index,
                                                 int64_t object_id,
                                                 MaskEncoding encoding);
