@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "client/cli_args.h"
 #include "client/mask_images.h"
+#include "client/progress_bar.h"
 #include "model/automatic_mask_generator.h"
 #include "model/image_io.h"
 #include "model/model_loader.h"
@@ -36,40 +37,6 @@ constexpr char kUsage[] =
     "         [--min-mask-region-area N] [--use-m2m] [--single-mask] "
     "[--progress]\n";
 
-constexpr int kProgressBarWidth = 24;
-constexpr absl::Duration kProgressRedrawInterval = absl::Milliseconds(100);
-
-// Progress on `err`: redrawn in place with '\r', at most every
-// kProgressRedrawInterval, ended with a newline.
-class ProgressBar {
- public:
-  ProgressBar(std::ostream& err, bool enabled)
-      : err_(err), enabled_(enabled), start_(absl::Now()) {}
-  ~ProgressBar() {
-    if (enabled_ && drawn_) err_ << "\n" << std::flush;
-  }
-  void Update(int64_t done, int64_t total) {
-    if (!enabled_) return;
-    const absl::Time now = absl::Now();
-    if (drawn_ && done < total && now - last_draw_ < kProgressRedrawInterval) {
-      return;
-    }
-    last_draw_ = now;
-    drawn_ = true;
-    err_ << "\r"
-         << FormatMasksProgress(done, total,
-                                absl::ToDoubleSeconds(now - start_))
-         << std::flush;
-  }
-
- private:
-  std::ostream& err_;
-  bool enabled_;
-  bool drawn_ = false;
-  absl::Time start_;
-  absl::Time last_draw_ = absl::InfinitePast();
-};
-
 absl::Status ParseInt(const CliArgs& args, const char* name, int64_t* v) {
   if (!args.Has(name)) return absl::OkStatus();
   if (!absl::SimpleAtoi(args.Get(name), v)) {
@@ -88,7 +55,80 @@ absl::Status ParseDouble(const CliArgs& args, const char* name, double* v) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<AutomaticMaskGeneratorOptions> ParseOptions(const CliArgs& args) {
+absl::Status Masks(const CliArgs& args, std::ostream& out, std::ostream& err,
+                   bool show_progress) {
+  const std::string checkpoint = args.Get("checkpoint");
+  const std::string image_path = args.Get("image");
+  const std::string out_path = args.Get("out");
+  if (checkpoint.empty() || image_path.empty() || out_path.empty()) {
+    return absl::InvalidArgumentError(
+        "--checkpoint, --image and --out are required");
+  }
+  absl::StatusOr<AutomaticMaskGeneratorOptions> options =
+      ParseMasksOptions(args);
+  if (!options.ok()) return options.status();
+
+  absl::StatusOr<LoadedModel> loaded = LoadModel(checkpoint, args.Get("config"));
+  if (!loaded.ok()) return loaded.status();
+  absl::StatusOr<std::shared_ptr<const Sam2Model>> model =
+      Sam2Model::Create(loaded->config, loaded->weights);
+  if (!model.ok()) return model.status();
+  absl::StatusOr<RgbImage> image = DecodeImageFile(image_path);
+  if (!image.ok()) return image.status();
+  absl::StatusOr<std::unique_ptr<AutomaticMaskGenerator>> amg =
+      AutomaticMaskGenerator::Create(*model, *options);
+  if (!amg.ok()) return amg.status();
+
+  const absl::Time t0 = absl::Now();
+  absl::StatusOr<std::vector<MaskRecord>> records;
+  {
+    ProgressBar bar(err, show_progress, FormatMasksProgress);
+    records = (*amg)->Generate(image->pixels, [&](int64_t done, int64_t total) {
+      bar.Update(done, total);
+      return absl::OkStatus();
+    });
+  }
+  if (!records.ok()) return records.status();
+  const absl::Time t1 = absl::Now();
+
+  std::ofstream file(out_path);
+  file << MasksToCocoJson(image_path, image->height, image->width, *records)
+              .dump()
+       << "\n";
+  file.close();
+  if (!file) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot write ", out_path));
+  }
+  out << absl::StrFormat("%d masks in %.2f s\n", records->size(),
+                         absl::ToDoubleSeconds(t1 - t0));
+  out << "wrote " << out_path << "\n";
+  if (args.Has("overlay")) {
+    const std::string overlay = args.Get("overlay");
+    if (absl::Status s = WriteMasksOverlay(image->pixels, *records, overlay);
+        !s.ok()) {
+      return s;
+    }
+    out << "wrote " << overlay << "\n";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const CliSpec& MasksCliSpec() {
+  static const CliSpec* spec = new CliSpec{
+      {"checkpoint", "config", "image", "out", "overlay", "points-per-side",
+       "points-per-batch", "pred-iou-thresh", "stability-score-thresh",
+       "stability-score-offset", "box-nms-thresh", "crop-n-layers",
+       "crop-nms-thresh", "crop-overlap-ratio",
+       "crop-n-points-downscale-factor", "min-mask-region-area"},
+      {"use-m2m", "single-mask", "progress"},
+      /*max_positional=*/0};
+  return *spec;
+}
+
+absl::StatusOr<AutomaticMaskGeneratorOptions> ParseMasksOptions(
+    const CliArgs& args) {
   AutomaticMaskGeneratorOptions o;
   o.output_mode = AmgOutputMode::kCocoRle;
   int64_t side = *o.points_per_side;
@@ -114,8 +154,9 @@ absl::StatusOr<AutomaticMaskGeneratorOptions> ParseOptions(const CliArgs& args) 
   return o;
 }
 
-nlohmann::json ToJson(const std::string& image_path, const RgbImage& image,
-                      const std::vector<MaskRecord>& records) {
+nlohmann::json MasksToCocoJson(const std::string& image_path, int64_t height,
+                               int64_t width,
+                               const std::vector<MaskRecord>& records) {
   nlohmann::json annotations = nlohmann::json::array();
   for (size_t i = 0; i < records.size(); ++i) {
     const MaskRecord& r = records[i];
@@ -133,17 +174,15 @@ nlohmann::json ToJson(const std::string& image_path, const RgbImage& image,
   }
   return {{"image",
            {{"file_name", image_path},
-            {"height", image.height},
-            {"width", image.width}}},
+            {"height", height},
+            {"width", width}}},
           {"annotations", annotations}};
 }
 
-// Every mask tinted in its own colour, the largest first so small masks
-// stay visible.
-absl::Status WriteOverlay(const RgbImage& image,
-                          const std::vector<MaskRecord>& records,
-                          const std::string& path) {
-  absl::StatusOr<cv::Mat> bgr = RgbTensorToBgr(image.pixels);
+absl::Status WriteMasksOverlay(const at::Tensor& rgb,
+                               const std::vector<MaskRecord>& records,
+                               const std::string& path) {
+  absl::StatusOr<cv::Mat> bgr = RgbTensorToBgr(rgb);
   if (!bgr.ok()) return bgr.status();
   std::vector<size_t> order(records.size());
   std::iota(order.begin(), order.end(), 0);
@@ -161,62 +200,6 @@ absl::Status WriteOverlay(const RgbImage& image,
   return WriteImage(*bgr, path);
 }
 
-absl::Status Masks(const CliArgs& args, std::ostream& out, std::ostream& err,
-                   bool show_progress) {
-  const std::string checkpoint = args.Get("checkpoint");
-  const std::string image_path = args.Get("image");
-  const std::string out_path = args.Get("out");
-  if (checkpoint.empty() || image_path.empty() || out_path.empty()) {
-    return absl::InvalidArgumentError(
-        "--checkpoint, --image and --out are required");
-  }
-  absl::StatusOr<AutomaticMaskGeneratorOptions> options = ParseOptions(args);
-  if (!options.ok()) return options.status();
-
-  absl::StatusOr<LoadedModel> loaded = LoadModel(checkpoint, args.Get("config"));
-  if (!loaded.ok()) return loaded.status();
-  absl::StatusOr<std::shared_ptr<const Sam2Model>> model =
-      Sam2Model::Create(loaded->config, loaded->weights);
-  if (!model.ok()) return model.status();
-  absl::StatusOr<RgbImage> image = DecodeImageFile(image_path);
-  if (!image.ok()) return image.status();
-  absl::StatusOr<std::unique_ptr<AutomaticMaskGenerator>> amg =
-      AutomaticMaskGenerator::Create(*model, *options);
-  if (!amg.ok()) return amg.status();
-
-  const absl::Time t0 = absl::Now();
-  absl::StatusOr<std::vector<MaskRecord>> records;
-  {
-    ProgressBar bar(err, show_progress);
-    records = (*amg)->Generate(image->pixels, [&](int64_t done, int64_t total) {
-      bar.Update(done, total);
-      return absl::OkStatus();
-    });
-  }
-  if (!records.ok()) return records.status();
-  const absl::Time t1 = absl::Now();
-
-  std::ofstream file(out_path);
-  file << ToJson(image_path, *image, *records).dump() << "\n";
-  file.close();
-  if (!file) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot write ", out_path));
-  }
-  out << absl::StrFormat("%d masks in %.2f s\n", records->size(),
-                         absl::ToDoubleSeconds(t1 - t0));
-  out << "wrote " << out_path << "\n";
-  if (args.Has("overlay")) {
-    const std::string overlay = args.Get("overlay");
-    if (absl::Status s = WriteOverlay(*image, *records, overlay); !s.ok()) {
-      return s;
-    }
-    out << "wrote " << overlay << "\n";
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 std::string FormatMasksProgress(int64_t done, int64_t total, double elapsed_s) {
   const int64_t t = std::max<int64_t>(total, 1);
   const int64_t d = std::clamp<int64_t>(done, 0, t);
@@ -229,19 +212,11 @@ std::string FormatMasksProgress(int64_t done, int64_t total, double elapsed_s) {
 
 int RunMasks(const std::vector<std::string>& argv, std::ostream& out,
              std::ostream& err, bool err_is_tty) {
-  const CliSpec spec = {
-      {"checkpoint", "config", "image", "out", "overlay", "points-per-side",
-       "points-per-batch", "pred-iou-thresh", "stability-score-thresh",
-       "stability-score-offset", "box-nms-thresh", "crop-n-layers",
-       "crop-nms-thresh", "crop-overlap-ratio",
-       "crop-n-points-downscale-factor", "min-mask-region-area"},
-      {"use-m2m", "single-mask", "progress"},
-      /*max_positional=*/0};
   if (argv.empty() || argv[0] == "--help") {
     err << kUsage;
     return argv.empty() ? 2 : 0;
   }
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, spec);
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, MasksCliSpec());
   if (!args.ok()) {
     err << "sam2 masks: " << args.status().message() << "\n" << kUsage;
     return 2;

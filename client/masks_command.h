@@ -16,16 +16,50 @@
 // bar (decoded batches) goes to `err` when `err_is_tty` or with --progress.
 // Writes only the files named and to the given streams; returns a process
 // exit code (2 for bad arguments).
+//
+// The option parsing, the JSON and the overlay are shared with
+// `sam2 remote masks` (client/remote_command.h), which generates the masks
+// on a server with the same options.
 
 #ifndef SAM2_CLIENT_MASKS_COMMAND_H_
 #define SAM2_CLIENT_MASKS_COMMAND_H_
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "client/cli_args.h"
+#include "model/automatic_mask_generator.h"
+
 namespace sam2 {
+
+// The options of `sam2 masks` (for CliArgs::Parse).
+const CliSpec& MasksCliSpec();
+
+// The generator options of a `sam2 masks` command line (the options above;
+// output mode COCO RLE), validated (ValidateAmgOptions). INVALID_ARGUMENT
+// naming the option otherwise.
+absl::StatusOr<AutomaticMaskGeneratorOptions> ParseMasksOptions(
+    const CliArgs& args);
+
+// The COCO-style document described above. Uses each record's coco_counts,
+// rle (size), area, bbox, predicted_iou, point_coords, stability_score and
+// crop_box.
+nlohmann::json MasksToCocoJson(const std::string& image_path, int64_t height,
+                               int64_t width,
+                               const std::vector<MaskRecord>& records);
+
+// The image (RGB uint8 [H, W, 3]) with every record's mask (its rle) tinted
+// in its own colour, the largest first so small masks stay visible.
+absl::Status WriteMasksOverlay(const at::Tensor& rgb,
+                               const std::vector<MaskRecord>& records,
+                               const std::string& path);
 
 // One progress line (no carriage return): a bar, batches done / total and
 // the elapsed time.

@@ -11,6 +11,7 @@
 #include "client/cli_args.h"
 #include "client/inspect_command.h"
 #include "client/masks_command.h"
+#include "client/remote_command.h"
 #include "client/segment_command.h"
 #include "client/track_command.h"
 #include "tests/golden/golden_runner.h"
@@ -40,6 +41,8 @@ constexpr char kUsage[] =
     "        [--points-per-side 32] [--pred-iou-thresh 0.8] ... [--progress]\n"
     "      automatic masks for the whole image, COCO RLE JSON "
     "(sam2 masks --help lists the options)\n"
+    "  remote segment|masks|track|info --server HOST:PORT [options]\n"
+    "      the same on a sam2 server (sam2 remote --help)\n"
     "  golden FIXTURE_DIR...\n"
     "      check the model against reference outputs (tests/fixtures "
     "layout)\n";
@@ -108,6 +111,9 @@ int main(int argc, char** argv) {
   }
   if (command == "masks") {
     return sam2::RunMasks(rest, std::cout, std::cerr, isatty(STDERR_FILENO));
+  }
+  if (command == "remote") {
+    return sam2::RunRemote(rest, std::cout, std::cerr, isatty(STDERR_FILENO));
   }
   if (command == "golden") return RunGoldenCommand(rest);
   std::cerr << "sam2: unknown subcommand '" << command << "'\n" << kUsage;

@@ -25,44 +25,6 @@ constexpr char kUsage[] =
     "         --point x,y[,label] ... [--box x0,y0,x1,y1] [--multimask]\n"
     "         --out mask.png [--overlay overlay.png]\n";
 
-// The image with the mask tinted and the prompts drawn on it.
-absl::Status WriteOverlay(const RgbImage& image, const at::Tensor& mask,
-                          const std::vector<std::vector<double>>& points,
-                          const std::vector<double>& box,
-                          const std::string& path) {
-  absl::StatusOr<cv::Mat> bgr = RgbTensorToBgr(image.pixels);
-  if (!bgr.ok()) return bgr.status();
-  if (absl::Status s = TintMask(*bgr, mask, ObjectColor(0)); !s.ok()) return s;
-  std::vector<DrawnPrompt> prompts;
-  for (const std::vector<double>& p : points) {
-    DrawnPrompt d;
-    d.x = p[0];
-    d.y = p[1];
-    d.label = p.size() < 3 || p[2] == 1 ? 1 : 0;
-    prompts.push_back(d);
-  }
-  if (box.size() == 4) {
-    DrawnPrompt d;
-    d.is_box = true;
-    d.x = box[0];
-    d.y = box[1];
-    d.x1 = box[2];
-    d.y1 = box[3];
-    prompts.push_back(d);
-  }
-  DrawPrompts(*bgr, prompts);
-  return WriteImage(*bgr, path);
-}
-
-std::string IndexedPath(const std::string& path, int index) {
-  const size_t dot = path.rfind('.');
-  const size_t slash = path.rfind('/');
-  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) {
-    return absl::StrCat(path, "_", index);
-  }
-  return absl::StrCat(path.substr(0, dot), "_", index, path.substr(dot));
-}
-
 absl::Status Segment(const CliArgs& args, std::ostream& out) {
   const std::string checkpoint = args.Get("checkpoint");
   const std::string image_path = args.Get("image");
@@ -71,25 +33,8 @@ absl::Status Segment(const CliArgs& args, std::ostream& out) {
     return absl::InvalidArgumentError(
         "--checkpoint, --image and --out are required");
   }
-  std::vector<std::vector<double>> points;
-  for (const std::string& p : args.GetAll("point")) {
-    absl::StatusOr<std::vector<double>> v = ParseNumberList(p, 2, 3, "--point");
-    if (!v.ok()) return v.status();
-    points.push_back(*v);
-  }
-  std::vector<double> box;
-  const std::vector<std::string> boxes = args.GetAll("box");
-  if (boxes.size() > 1) {
-    return absl::InvalidArgumentError("give at most one --box");
-  }
-  if (!boxes.empty()) {
-    absl::StatusOr<std::vector<double>> v = ParseNumberList(boxes[0], 4, 4, "--box");
-    if (!v.ok()) return v.status();
-    box = *v;
-  }
-  if (points.empty() && box.empty()) {
-    return absl::InvalidArgumentError("give at least one --point or a --box");
-  }
+  absl::StatusOr<SegmentPrompts> prompts = ParseSegmentPrompts(args);
+  if (!prompts.ok()) return prompts.status();
 
   absl::StatusOr<LoadedModel> loaded = LoadModel(checkpoint, args.Get("config"));
   if (!loaded.ok()) return loaded.status();
@@ -105,20 +50,21 @@ absl::Status Segment(const CliArgs& args, std::ostream& out) {
   absl::Time t1 = absl::Now();
 
   ImagePromptInput prompt;
-  if (!points.empty()) {
+  if (!prompts->points.empty()) {
     std::vector<float> coords;
     std::vector<int> labels;
-    for (const std::vector<double>& p : points) {
-      coords.push_back(static_cast<float>(p[0]));
-      coords.push_back(static_cast<float>(p[1]));
-      labels.push_back(p.size() == 3 ? static_cast<int>(p[2]) : 1);
+    for (const SegmentPoint& p : prompts->points) {
+      coords.push_back(static_cast<float>(p.x));
+      coords.push_back(static_cast<float>(p.y));
+      labels.push_back(p.label);
     }
-    prompt.point_coords =
-        at::tensor(coords).reshape({static_cast<int64_t>(points.size()), 2});
+    prompt.point_coords = at::tensor(coords).reshape(
+        {static_cast<int64_t>(prompts->points.size()), 2});
     prompt.point_labels = at::tensor(labels, at::kInt);
   }
-  if (!box.empty()) {
-    prompt.box = at::tensor(std::vector<float>(box.begin(), box.end()));
+  if (prompts->box) {
+    prompt.box = at::tensor(std::vector<float>(prompts->box->begin(),
+                                               prompts->box->end()));
   }
   PredictOptions options;
   options.multimask_output = args.Switch("multimask");
@@ -130,23 +76,22 @@ absl::Status Segment(const CliArgs& args, std::ostream& out) {
   const int64_t best = iou.argmax().item<int64_t>();
   const at::Tensor masks = p->masks.reshape({-1, image->height, image->width});
   for (int64_t i = 0; i < iou.size(0); ++i) {
-    out << absl::StrFormat("mask %d: predicted IoU %.4f, area %d px%s\n", i,
-                           iou[i].item<double>(),
-                           masks[i].sum().item<int64_t>(),
-                           i == best ? " (best)" : "");
+    out << FormatSegmentMaskLine(static_cast<int>(i), iou[i].item<double>(),
+                                 masks[i].sum().item<int64_t>(), i == best);
   }
   if (absl::Status s = WriteMaskPng(masks[best], out_path); !s.ok()) return s;
   out << "wrote " << out_path << "\n";
   if (options.multimask_output) {
     for (int64_t i = 0; i < masks.size(0); ++i) {
-      const std::string path = IndexedPath(out_path, static_cast<int>(i));
+      const std::string path = IndexedMaskPath(out_path, static_cast<int>(i));
       if (absl::Status s = WriteMaskPng(masks[i], path); !s.ok()) return s;
       out << "wrote " << path << "\n";
     }
   }
   if (args.Has("overlay")) {
     const std::string overlay = args.Get("overlay");
-    if (absl::Status s = WriteOverlay(*image, masks[best], points, box, overlay);
+    if (absl::Status s =
+            WriteSegmentOverlay(image->pixels, masks[best], *prompts, overlay);
         !s.ok()) {
       return s;
     }
@@ -160,13 +105,86 @@ absl::Status Segment(const CliArgs& args, std::ostream& out) {
 
 }  // namespace
 
-int RunSegment(const std::vector<std::string>& argv, std::ostream& out,
-               std::ostream& err) {
-  const CliSpec spec = {
+const CliSpec& SegmentCliSpec() {
+  static const CliSpec* spec = new CliSpec{
       {"checkpoint", "config", "image", "point", "box", "out", "overlay"},
       {"multimask"},
       /*max_positional=*/0};
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, spec);
+  return *spec;
+}
+
+absl::StatusOr<SegmentPrompts> ParseSegmentPrompts(const CliArgs& args) {
+  SegmentPrompts prompts;
+  for (const std::string& p : args.GetAll("point")) {
+    absl::StatusOr<std::vector<double>> v = ParseNumberList(p, 2, 3, "--point");
+    if (!v.ok()) return v.status();
+    SegmentPoint point;
+    point.x = (*v)[0];
+    point.y = (*v)[1];
+    point.label = v->size() == 3 ? static_cast<int>((*v)[2]) : 1;
+    prompts.points.push_back(point);
+  }
+  const std::vector<std::string> boxes = args.GetAll("box");
+  if (boxes.size() > 1) {
+    return absl::InvalidArgumentError("give at most one --box");
+  }
+  if (!boxes.empty()) {
+    absl::StatusOr<std::vector<double>> v =
+        ParseNumberList(boxes[0], 4, 4, "--box");
+    if (!v.ok()) return v.status();
+    prompts.box = std::array<double, 4>{(*v)[0], (*v)[1], (*v)[2], (*v)[3]};
+  }
+  if (prompts.points.empty() && !prompts.box) {
+    return absl::InvalidArgumentError("give at least one --point or a --box");
+  }
+  return prompts;
+}
+
+std::string IndexedMaskPath(const std::string& path, int index) {
+  const size_t dot = path.rfind('.');
+  const size_t slash = path.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) {
+    return absl::StrCat(path, "_", index);
+  }
+  return absl::StrCat(path.substr(0, dot), "_", index, path.substr(dot));
+}
+
+std::string FormatSegmentMaskLine(int index, double iou, int64_t area,
+                                  bool best) {
+  return absl::StrFormat("mask %d: predicted IoU %.4f, area %d px%s\n", index,
+                         iou, area, best ? " (best)" : "");
+}
+
+absl::Status WriteSegmentOverlay(const at::Tensor& rgb, const at::Tensor& mask,
+                                 const SegmentPrompts& prompts,
+                                 const std::string& path) {
+  absl::StatusOr<cv::Mat> bgr = RgbTensorToBgr(rgb);
+  if (!bgr.ok()) return bgr.status();
+  if (absl::Status s = TintMask(*bgr, mask, ObjectColor(0)); !s.ok()) return s;
+  std::vector<DrawnPrompt> drawn;
+  for (const SegmentPoint& p : prompts.points) {
+    DrawnPrompt d;
+    d.x = p.x;
+    d.y = p.y;
+    d.label = p.label == 1 ? 1 : 0;
+    drawn.push_back(d);
+  }
+  if (prompts.box) {
+    DrawnPrompt d;
+    d.is_box = true;
+    d.x = (*prompts.box)[0];
+    d.y = (*prompts.box)[1];
+    d.x1 = (*prompts.box)[2];
+    d.y1 = (*prompts.box)[3];
+    drawn.push_back(d);
+  }
+  DrawPrompts(*bgr, drawn);
+  return WriteImage(*bgr, path);
+}
+
+int RunSegment(const std::vector<std::string>& argv, std::ostream& out,
+               std::ostream& err) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, SegmentCliSpec());
   if (!args.ok()) {
     err << "sam2 segment: " << args.status().message() << "\n" << kUsage;
     return 2;

@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "client/cli_args.h"
 #include "client/mask_images.h"
+#include "client/progress_bar.h"
 #include "model/model_loader.h"
 #include "model/video_frames.h"
 #include "model/video_predictor.h"
@@ -50,22 +51,6 @@ constexpr char kUsage[] =
     "(MP4, mp4v; an MJPG .avi when MP4 cannot be written) and a progress bar\n"
     "on stderr when it is a terminal (or with --progress).\n";
 
-// Options that take a value / switches.
-const CliSpec& Spec() {
-  static const CliSpec* spec = new CliSpec{
-      {"checkpoint", "config", "video", "frame", "point", "box", "mask",
-       "obj-id", "out", "overlay-video", "max-frames"},
-      {"reverse", "progress"},
-      /*max_positional=*/0};
-  return *spec;
-}
-
-// Width of the progress bar in characters, and the shortest interval
-// between two redraws.
-constexpr int kProgressBarWidth = 24;
-constexpr absl::Duration kProgressRedrawInterval = absl::Milliseconds(100);
-// Frame rate of the overlay video when the input has none (JPEG folders).
-constexpr double kDefaultOverlayFps = 10.0;
 // Upper bound of an object id on the command line (DESIGN.md caps objects
 // per session at 16; ids themselves are free, but must stay printable).
 constexpr int64_t kMaxObjectId = 1'000'000;
@@ -107,7 +92,7 @@ std::vector<std::pair<std::string, std::string>> OrderedOptions(
       name = name.substr(0, eq);
       has_value = true;
     }
-    if (!Spec().value_options.count(name)) continue;
+    if (!TrackCliSpec().value_options.count(name)) continue;
     if (!has_value) {
       if (i + 1 >= args.size()) break;
       value = args[++i];
@@ -117,43 +102,162 @@ std::vector<std::pair<std::string, std::string>> OrderedOptions(
   return out;
 }
 
-std::string MaskPath(const std::string& dir, int64_t frame, int64_t obj_id) {
+absl::Status Track(const CliArgs& args, const std::vector<std::string>& argv,
+                   std::ostream& out, std::ostream& err, bool show_progress) {
+  const std::string checkpoint = args.Get("checkpoint");
+  const std::string video = args.Get("video");
+  const std::string out_dir = args.Get("out");
+  if (checkpoint.empty() || video.empty() || out_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--checkpoint, --video and --out are required");
+  }
+  absl::StatusOr<std::vector<TrackPrompt>> prompts = ParseTrackPrompts(argv);
+  if (!prompts.ok()) return prompts.status();
+  absl::StatusOr<std::optional<int64_t>> max_frames_arg =
+      ParseTrackMaxFrames(args);
+  if (!max_frames_arg.ok()) return max_frames_arg.status();
+  const std::optional<int64_t> max_frames = *max_frames_arg;
+
+  absl::StatusOr<std::unique_ptr<FrameSource>> source = OpenVideoFrames(video);
+  if (!source.ok()) return source.status();
+  const int64_t num_frames = (*source)->num_frames();
+  const int64_t height = (*source)->video_height();
+  const int64_t width = (*source)->video_width();
+  absl::StatusOr<std::vector<int64_t>> ids =
+      CheckTrackPrompts(*prompts, num_frames);
+  if (!ids.ok()) return ids.status();
+  const std::vector<int64_t>& obj_ids = *ids;
+  int64_t start = num_frames;
+  for (const TrackPrompt& p : *prompts) start = std::min(start, p.frame);
+
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec || !std::filesystem::is_directory(out_dir, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--out ", out_dir, ": cannot create the directory"));
+  }
+
+  absl::StatusOr<LoadedModel> loaded = LoadModel(checkpoint, args.Get("config"));
+  if (!loaded.ok()) return loaded.status();
+  absl::StatusOr<std::shared_ptr<const VideoPredictor>> predictor =
+      VideoPredictor::Create(loaded->config, loaded->weights);
+  if (!predictor.ok()) return predictor.status();
+  // The state owns the source; the overlay pass reads frames through it
+  // afterwards (FrameSource is thread-safe and outlives that use).
+  FrameSource* frames = source->get();
+  absl::StatusOr<std::unique_ptr<VideoInferenceState>> state =
+      (*predictor)->InitState(*std::move(source));
+  if (!state.ok()) return state.status();
+
+  const absl::Time t_prompt = absl::Now();
+  for (const TrackPrompt& p : *prompts) {
+    absl::StatusOr<VideoFrameMasks> m;
+    if (!p.mask_path.empty()) {
+      absl::StatusOr<at::Tensor> mask =
+          ReadTrackMask(p.mask_path, height, width);
+      if (!mask.ok()) return mask.status();
+      m = (*predictor)->AddNewMask(**state, p.frame, p.obj_id, *mask);
+    } else {
+      const int64_t n = static_cast<int64_t>(p.labels.size());
+      at::Tensor points, labels, box;
+      if (n > 0) {
+        points = at::tensor(p.point_xy).view({n, 2});
+        labels = at::tensor(p.labels, at::kInt);
+      }
+      if (p.box) box = at::tensor(*p.box);
+      m = (*predictor)->AddNewPointsOrBox(**state, p.frame, p.obj_id, points,
+                                          labels, box);
+    }
+    if (!m.ok()) {
+      return absl::Status(m.status().code(),
+                          absl::StrFormat("object %d, frame %d: %s", p.obj_id,
+                                          p.frame, m.status().message()));
+    }
+  }
+  const absl::Time t_propagate = absl::Now();
+
+  // Frames each pass visits: the start frame is visited by both, except
+  // that (as in the reference) there is no backward pass from frame 0.
+  const int64_t span_forward = std::min(
+      num_frames - 1 - start, max_frames.value_or(num_frames));
+  const int64_t span_backward =
+      std::min(start, max_frames.value_or(num_frames));
+  const bool reverse = args.Switch("reverse");
+  const int64_t total =
+      span_forward + 1 + (reverse && start > 0 ? span_backward + 1 : 0);
+
+  TrackTally tally;
+  int64_t done = 0;
+  ProgressBar progress(err, show_progress, FormatTrackProgress);
+  auto on_frame = [&](const VideoFrameMasks& f) -> absl::Status {
+    std::vector<std::pair<int64_t, int64_t>> areas;
+    try {
+      for (size_t i = 0; i < f.obj_ids.size(); ++i) {
+        const at::Tensor mask = f.masks[static_cast<int64_t>(i)][0].gt(0);
+        if (absl::Status s = WriteMaskPng(
+                mask, TrackMaskPath(out_dir, f.frame_idx, f.obj_ids[i]));
+            !s.ok()) {
+          return s;
+        }
+        areas.emplace_back(f.obj_ids[i], mask.sum().item<int64_t>());
+      }
+    } catch (const c10::Error& e) {
+      return absl::InternalError(e.what_without_backtrace());
+    }
+    tally.AddFrame(f.frame_idx, areas);
+    progress.Update(++done, total);
+    return absl::OkStatus();
+  };
+  PropagateOptions forward;
+  forward.max_frames = max_frames;
+  absl::Status s = (*predictor)->PropagateInVideo(**state, forward, on_frame);
+  if (s.ok() && reverse) {
+    PropagateOptions backward = forward;
+    backward.reverse = true;
+    s = (*predictor)->PropagateInVideo(**state, backward, on_frame);
+  }
+  progress.Finish();
+  if (!s.ok()) return s;
+  if (tally.num_frames() == 0) {
+    return absl::InternalError("no frame was tracked");
+  }
+  const absl::Time t_done = absl::Now();
+
+  std::map<int64_t, std::vector<int64_t>> prompted;
+  for (int64_t id : obj_ids) prompted[id] = (*state)->PromptedFrames(id);
+  out << tally.Summary(obj_ids, prompted, num_frames, out_dir);
+  const double seconds = absl::ToDoubleSeconds(t_done - t_propagate);
+  if (args.Has("overlay-video")) {
+    absl::Status w = WriteTrackOverlayVideo(
+        *frames, out_dir, obj_ids, *prompts, tally.first_frame(),
+        tally.last_frame(), VideoFps(video), args.Get("overlay-video"), out);
+    if (!w.ok()) return w;
+  }
+  out << absl::StrFormat(
+      "prompts %.1f ms, propagation %.2f s (%.2f frames/s)\n",
+      absl::ToDoubleMilliseconds(t_propagate - t_prompt), seconds,
+      seconds > 0 ? static_cast<double>(done) / seconds : 0.0);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const CliSpec& TrackCliSpec() {
+  static const CliSpec* spec = new CliSpec{
+      {"checkpoint", "config", "video", "frame", "point", "box", "mask",
+       "obj-id", "out", "overlay-video", "max-frames"},
+      {"reverse", "progress"},
+      /*max_positional=*/0};
+  return *spec;
+}
+
+std::string TrackMaskPath(const std::string& dir, int64_t frame,
+                          int64_t obj_id) {
   return absl::StrFormat("%s/%05d_obj%d.png", dir, frame, obj_id);
 }
 
-// Progress on stderr: redrawn in place with '\r', at most every
-// kProgressRedrawInterval, ended with a newline.
-class ProgressBar {
- public:
-  ProgressBar(std::ostream& err, bool enabled, int64_t total)
-      : err_(err), enabled_(enabled), total_(total), start_(absl::Now()) {}
-
-  void Update(int64_t done) {
-    if (!enabled_) return;
-    const absl::Time now = absl::Now();
-    if (done < total_ && now - last_draw_ < kProgressRedrawInterval) return;
-    last_draw_ = now;
-    err_ << "\r"
-         << FormatTrackProgress(done, total_,
-                                absl::ToDoubleSeconds(now - start_))
-         << std::flush;
-    drawn_ = true;
-  }
-  void Finish() {
-    if (drawn_) err_ << "\n" << std::flush;
-    drawn_ = false;
-  }
-
- private:
-  std::ostream& err_;
-  const bool enabled_;
-  const int64_t total_;
-  const absl::Time start_;
-  absl::Time last_draw_ = absl::InfinitePast();
-  bool drawn_ = false;
-};
-
-absl::StatusOr<std::unique_ptr<FrameSource>> OpenVideo(const std::string& path) {
+absl::StatusOr<std::unique_ptr<FrameSource>> OpenVideoFrames(
+    const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     absl::StatusOr<std::unique_ptr<JpegFolderFrameSource>> s =
@@ -167,8 +271,7 @@ absl::StatusOr<std::unique_ptr<FrameSource>> OpenVideo(const std::string& path) 
   return std::unique_ptr<FrameSource>(*std::move(s));
 }
 
-// The input's frame rate, or kDefaultOverlayFps.
-double InputFps(const std::string& video) {
+double VideoFps(const std::string& video) {
   std::error_code ec;
   if (std::filesystem::is_directory(video, ec)) return kDefaultOverlayFps;
   try {
@@ -180,8 +283,8 @@ double InputFps(const std::string& video) {
   }
 }
 
-absl::StatusOr<at::Tensor> ReadMaskImage(const std::string& path, int64_t height,
-                                         int64_t width) {
+absl::StatusOr<at::Tensor> ReadTrackMask(const std::string& path,
+                                         int64_t height, int64_t width) {
   cv::Mat m;
   try {
     m = cv::imread(path, cv::IMREAD_GRAYSCALE);
@@ -202,12 +305,13 @@ absl::StatusOr<at::Tensor> ReadMaskImage(const std::string& path, int64_t height
   return t.ne(0);
 }
 
-// Writes the overlay video for frames [first, last] from the mask files.
-absl::Status WriteOverlayVideo(FrameSource& frames, const std::string& mask_dir,
-                               const std::vector<int64_t>& obj_ids,
-                               const std::vector<TrackPrompt>& prompts,
-                               int64_t first, int64_t last, double fps,
-                               const std::string& path, std::ostream& out) {
+absl::Status WriteTrackOverlayVideo(FrameSource& frames,
+                                    const std::string& mask_dir,
+                                    const std::vector<int64_t>& obj_ids,
+                                    const std::vector<TrackPrompt>& prompts,
+                                    int64_t first, int64_t last, double fps,
+                                    const std::string& path,
+                                    std::ostream& out) {
   const cv::Size size(static_cast<int>(frames.video_width()),
                       static_cast<int>(frames.video_height()));
   std::string written = path;
@@ -260,9 +364,9 @@ absl::Status WriteOverlayVideo(FrameSource& frames, const std::string& mask_dir,
     absl::StatusOr<cv::Mat> bgr = RgbTensorToBgr(*rgb);
     if (!bgr.ok()) return bgr.status();
     for (size_t i = 0; i < obj_ids.size(); ++i) {
-      const std::string mask_path = MaskPath(mask_dir, f, obj_ids[i]);
+      const std::string mask_path = TrackMaskPath(mask_dir, f, obj_ids[i]);
       absl::StatusOr<at::Tensor> mask =
-          ReadMaskImage(mask_path, frames.video_height(), frames.video_width());
+          ReadTrackMask(mask_path, frames.video_height(), frames.video_width());
       if (!mask.ok()) continue;  // frame not tracked for this object
       absl::Status s = TintMask(*bgr, *mask, ObjectColor(static_cast<int>(i)));
       if (!s.ok()) return s;
@@ -284,170 +388,69 @@ absl::Status WriteOverlayVideo(FrameSource& frames, const std::string& mask_dir,
   return absl::OkStatus();
 }
 
-absl::Status Track(const CliArgs& args, const std::vector<std::string>& argv,
-                   std::ostream& out, std::ostream& err, bool show_progress) {
-  const std::string checkpoint = args.Get("checkpoint");
-  const std::string video = args.Get("video");
-  const std::string out_dir = args.Get("out");
-  if (checkpoint.empty() || video.empty() || out_dir.empty()) {
-    return absl::InvalidArgumentError(
-        "--checkpoint, --video and --out are required");
+void TrackTally::AddFrame(
+    int64_t frame, const std::vector<std::pair<int64_t, int64_t>>& areas) {
+  if (!frames_.insert(frame).second) return;  // visited by an earlier pass
+  for (const auto& [obj_id, area] : areas) {
+    ++files_;
+    area_sum_[obj_id] += static_cast<double>(area);
+    if (area > 0) ++frames_with_mask_[obj_id];
   }
-  absl::StatusOr<std::vector<TrackPrompt>> prompts = ParseTrackPrompts(argv);
-  if (!prompts.ok()) return prompts.status();
-  std::optional<int64_t> max_frames;
-  if (args.Has("max-frames")) {
-    absl::StatusOr<int64_t> n =
-        ParseCount(args.Get("max-frames"), "--max-frames", kDefaultMaxVideoFrames);
-    if (!n.ok()) return n.status();
-    max_frames = *n;
-  }
+}
 
-  absl::StatusOr<std::unique_ptr<FrameSource>> source = OpenVideo(video);
-  if (!source.ok()) return source.status();
-  const int64_t num_frames = (*source)->num_frames();
-  const int64_t height = (*source)->video_height();
-  const int64_t width = (*source)->video_width();
-  int64_t start = num_frames;
+std::string TrackTally::Summary(
+    const std::vector<int64_t>& obj_ids,
+    const std::map<int64_t, std::vector<int64_t>>& prompted_frames,
+    int64_t video_frames, const std::string& out_dir) const {
+  const int64_t n = num_frames();
+  std::string text;
+  for (int64_t id : obj_ids) {
+    auto it = prompted_frames.find(id);
+    const std::vector<int64_t> prompted =
+        it == prompted_frames.end() ? std::vector<int64_t>() : it->second;
+    auto with_mask = frames_with_mask_.find(id);
+    auto area = area_sum_.find(id);
+    absl::StrAppendFormat(
+        &text,
+        "object %d: prompted on frame%s %s; mask on %d of %d frames, mean "
+        "area %.0f px\n",
+        id, prompted.size() == 1 ? "" : "s", absl::StrJoin(prompted, ","),
+        with_mask == frames_with_mask_.end() ? 0 : with_mask->second, n,
+        n > 0 && area != area_sum_.end() ? area->second / n : 0.0);
+  }
+  absl::StrAppendFormat(
+      &text,
+      "tracked %d object%s over %d frames (%d..%d) of %d; wrote %d masks to "
+      "%s\n",
+      obj_ids.size(), obj_ids.size() == 1 ? "" : "s", n, first_frame(),
+      last_frame(), video_frames, files_, out_dir);
+  return text;
+}
+
+absl::StatusOr<std::optional<int64_t>> ParseTrackMaxFrames(
+    const CliArgs& args) {
+  if (!args.Has("max-frames")) return std::nullopt;
+  absl::StatusOr<int64_t> n = ParseCount(args.Get("max-frames"),
+                                         "--max-frames", kDefaultMaxVideoFrames);
+  if (!n.ok()) return n.status();
+  return std::optional<int64_t>(*n);
+}
+
+absl::StatusOr<std::vector<int64_t>> CheckTrackPrompts(
+    const std::vector<TrackPrompt>& prompts, int64_t num_frames) {
   std::vector<int64_t> obj_ids;
-  for (const TrackPrompt& p : *prompts) {
+  for (const TrackPrompt& p : prompts) {
     if (p.frame >= num_frames) {
       return absl::OutOfRangeError(absl::StrFormat(
           "--frame %d is outside the video (%d frames: 0..%d)", p.frame,
           num_frames, num_frames - 1));
     }
-    start = std::min(start, p.frame);
     if (std::find(obj_ids.begin(), obj_ids.end(), p.obj_id) == obj_ids.end()) {
       obj_ids.push_back(p.obj_id);
     }
   }
-
-  std::error_code ec;
-  std::filesystem::create_directories(out_dir, ec);
-  if (ec || !std::filesystem::is_directory(out_dir, ec)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--out ", out_dir, ": cannot create the directory"));
-  }
-
-  absl::StatusOr<LoadedModel> loaded = LoadModel(checkpoint, args.Get("config"));
-  if (!loaded.ok()) return loaded.status();
-  absl::StatusOr<std::shared_ptr<const VideoPredictor>> predictor =
-      VideoPredictor::Create(loaded->config, loaded->weights);
-  if (!predictor.ok()) return predictor.status();
-  // The state owns the source; the overlay pass reads frames through it
-  // afterwards (FrameSource is thread-safe and outlives that use).
-  FrameSource* frames = source->get();
-  absl::StatusOr<std::unique_ptr<VideoInferenceState>> state =
-      (*predictor)->InitState(*std::move(source));
-  if (!state.ok()) return state.status();
-
-  const absl::Time t_prompt = absl::Now();
-  for (const TrackPrompt& p : *prompts) {
-    absl::StatusOr<VideoFrameMasks> m;
-    if (!p.mask_path.empty()) {
-      absl::StatusOr<at::Tensor> mask = ReadMaskImage(p.mask_path, height, width);
-      if (!mask.ok()) return mask.status();
-      m = (*predictor)->AddNewMask(**state, p.frame, p.obj_id, *mask);
-    } else {
-      const int64_t n = static_cast<int64_t>(p.labels.size());
-      at::Tensor points, labels, box;
-      if (n > 0) {
-        points = at::tensor(p.point_xy).view({n, 2});
-        labels = at::tensor(p.labels, at::kInt);
-      }
-      if (p.box) box = at::tensor(*p.box);
-      m = (*predictor)->AddNewPointsOrBox(**state, p.frame, p.obj_id, points,
-                                          labels, box);
-    }
-    if (!m.ok()) {
-      return absl::Status(m.status().code(),
-                          absl::StrFormat("object %d, frame %d: %s", p.obj_id,
-                                          p.frame, m.status().message()));
-    }
-  }
-  const absl::Time t_propagate = absl::Now();
-
-  // Frames each pass visits: the start frame is visited by both, except
-  // that (as in the reference) there is no backward pass from frame 0.
-  const int64_t span_forward = std::min(
-      num_frames - 1 - start, max_frames.value_or(num_frames));
-  const int64_t span_backward =
-      std::min(start, max_frames.value_or(num_frames));
-  const bool reverse = args.Switch("reverse");
-  const int64_t total =
-      span_forward + 1 + (reverse && start > 0 ? span_backward + 1 : 0);
-
-  std::map<int64_t, int64_t> frames_with_mask;  // obj id -> frames, area > 0
-  std::map<int64_t, double> area_sum;           // obj id -> summed area
-  std::set<int64_t> tracked;
-  int64_t done = 0;
-  int64_t files = 0;
-  ProgressBar progress(err, show_progress, total);
-  auto on_frame = [&](const VideoFrameMasks& f) -> absl::Status {
-    const bool first_visit = tracked.insert(f.frame_idx).second;
-    try {
-      for (size_t i = 0; i < f.obj_ids.size(); ++i) {
-        const at::Tensor mask = f.masks[static_cast<int64_t>(i)][0].gt(0);
-        if (absl::Status s = WriteMaskPng(mask, MaskPath(out_dir, f.frame_idx,
-                                                         f.obj_ids[i]));
-            !s.ok()) {
-          return s;
-        }
-        if (first_visit) {
-          ++files;
-          const int64_t area = mask.sum().item<int64_t>();
-          area_sum[f.obj_ids[i]] += static_cast<double>(area);
-          if (area > 0) ++frames_with_mask[f.obj_ids[i]];
-        }
-      }
-    } catch (const c10::Error& e) {
-      return absl::InternalError(e.what_without_backtrace());
-    }
-    progress.Update(++done);
-    return absl::OkStatus();
-  };
-  PropagateOptions forward;
-  forward.max_frames = max_frames;
-  absl::Status s = (*predictor)->PropagateInVideo(**state, forward, on_frame);
-  if (s.ok() && reverse) {
-    PropagateOptions backward = forward;
-    backward.reverse = true;
-    s = (*predictor)->PropagateInVideo(**state, backward, on_frame);
-  }
-  progress.Finish();
-  if (!s.ok()) return s;
-  if (tracked.empty()) return absl::InternalError("no frame was tracked");
-  const absl::Time t_done = absl::Now();
-
-  const int64_t n_tracked = static_cast<int64_t>(tracked.size());
-  for (int64_t id : obj_ids) {
-    out << absl::StrFormat(
-        "object %d: prompted on frame%s %s; mask on %d of %d frames, mean "
-        "area %.0f px\n",
-        id, (*state)->PromptedFrames(id).size() == 1 ? "" : "s",
-        absl::StrJoin((*state)->PromptedFrames(id), ","), frames_with_mask[id],
-        n_tracked, n_tracked > 0 ? area_sum[id] / n_tracked : 0.0);
-  }
-  const double seconds = absl::ToDoubleSeconds(t_done - t_propagate);
-  out << absl::StrFormat(
-      "tracked %d object%s over %d frames (%d..%d) of %d; wrote %d masks to "
-      "%s\n",
-      obj_ids.size(), obj_ids.size() == 1 ? "" : "s", n_tracked,
-      *tracked.begin(), *tracked.rbegin(), num_frames, files, out_dir);
-  if (args.Has("overlay-video")) {
-    absl::Status w = WriteOverlayVideo(
-        *frames, out_dir, obj_ids, *prompts, *tracked.begin(),
-        *tracked.rbegin(), InputFps(video), args.Get("overlay-video"), out);
-    if (!w.ok()) return w;
-  }
-  out << absl::StrFormat(
-      "prompts %.1f ms, propagation %.2f s (%.2f frames/s)\n",
-      absl::ToDoubleMilliseconds(t_propagate - t_prompt), seconds,
-      seconds > 0 ? static_cast<double>(done) / seconds : 0.0);
-  return absl::OkStatus();
+  return obj_ids;
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<TrackPrompt>> ParseTrackPrompts(
     const std::vector<std::string>& args) {
@@ -554,7 +557,7 @@ int RunTrack(const std::vector<std::string>& argv, std::ostream& out,
     out << kUsage;
     return 0;
   }
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, Spec());
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, TrackCliSpec());
   if (!args.ok()) {
     err << "sam2 track: " << args.status().message() << "\n" << kUsage;
     return 2;
