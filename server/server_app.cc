@@ -2,12 +2,14 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <iostream>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "model/image_predictor.h"
 #include "model/model_loader.h"
 #include "model/video_frames.h"
@@ -98,6 +100,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   }
   std::unique_ptr<ServerApp> app(new ServerApp());
   app->model_ = std::move(model);
+  app->options_ = options;
   const ServedModel& m = app->model_;
   Clock* clock = options.clock != nullptr ? options.clock : RealClock();
 
@@ -234,10 +237,13 @@ void ServerApp::Drain(absl::Duration grace) {
   if (drained_) return;
   drained_ = true;
   serving_.store(false);
+  grpc_->SetServing(false);
   service_->StartDraining();
-  // NOT_SERVING, then unary calls get until the grace deadline; streams
-  // still running then are cancelled and stop at their next frame.
-  grpc_->Shutdown(grace);
+  const absl::Duration delay = std::min(options_.drain_delay, grace);
+  if (delay > absl::ZeroDuration()) absl::SleepFor(delay);
+  // Unary calls get until the grace deadline; streams still running then
+  // are cancelled and stop at their next frame.
+  grpc_->Shutdown(grace - delay);
   pool_->Shutdown();
   reaper_.reset();
   http_.reset();

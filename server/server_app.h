@@ -8,9 +8,10 @@
 // listens; the gRPC server starts NOT_SERVING, a warm-up runs every model
 // path once on the workers (first calls allocate and pick kernels), and only
 // then does health say SERVING. Drain(grace) is the SIGTERM path: health
-// NOT_SERVING, no new sessions (UNAVAILABLE), in-flight unary calls finish,
-// streams are cancelled at the grace deadline (they stop within one frame),
-// then the workers and the HTTP side stop.
+// NOT_SERVING and no new sessions (UNAVAILABLE) at once; existing sessions
+// are still served for `drain_delay`; then gRPC takes no new calls,
+// in-flight unary calls finish, streams are cancelled at the grace deadline
+// (they stop within one frame), and the workers and the HTTP side stop.
 //
 // Thread-safety: Start and Drain from one thread (main or a test); the
 // accessors from any thread.
@@ -69,6 +70,11 @@ struct ServerAppOptions {
   // Not owned; null: the real clock. Tests inject a FakeClock.
   Clock* clock = nullptr;
   bool warm_up = true;
+  // Drain, phase one: for this long (within the grace period) health says
+  // NOT_SERVING and new sessions get UNAVAILABLE while calls on existing
+  // sessions are still served, so load balancers route new work elsewhere
+  // before gRPC stops taking calls.
+  absl::Duration drain_delay = absl::ZeroDuration();
 };
 
 class ServerApp {
@@ -93,6 +99,7 @@ class ServerApp {
  private:
   ServerApp() = default;
 
+  ServerAppOptions options_;
   ServedModel model_;
   v1::ServerInfo info_;
   std::unique_ptr<ServiceMetrics> metrics_;

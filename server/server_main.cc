@@ -43,6 +43,10 @@ ABSL_FLAG(int, max_receive_message_bytes, 32 << 20,
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long in-flight calls may run before they "
           "are cancelled.");
+ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
+          "On SIGTERM/SIGINT, how long (within --shutdown_grace) calls on "
+          "existing sessions are still served while health says NOT_SERVING "
+          "and new sessions are refused, before gRPC stops taking calls.");
 ABSL_FLAG(int, queue_capacity, 64,
           "Tasks waiting per worker before requests get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, intra_op_threads, 0,
@@ -146,6 +150,7 @@ int main(int argc, char** argv) {
   options.limits.video.spill_dir = absl::GetFlag(FLAGS_upload_dir);
   options.instance_id = absl::GetFlag(FLAGS_instance_id);
   options.warm_up = absl::GetFlag(FLAGS_warm_up);
+  options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
 
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<sam2::ServerApp>> app =

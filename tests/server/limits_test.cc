@@ -1130,6 +1130,27 @@ TEST_F(LimitsTest, DrainingRefusesNewSessionsWithUnavailable) {
             StatusCode::UNAVAILABLE);
 }
 
+// The SIGTERM path with a drain delay: during the delay health says
+// NOT_SERVING and new sessions are refused, while calls on existing sessions
+// are still served; then gRPC stops. Drain runs on its own thread; the test
+// waits for the server's own flag, not for time to pass.
+TEST_F(LimitsTest, DrainDelayKeepsServingExistingSessions) {
+  ServerAppOptions options = TestServerOptions();
+  options.drain_delay = absl::Seconds(5);
+  StartServer(options);
+  const v1::ImageSession session = CreateImage();
+  std::thread drain([this] { app().Drain(absl::Seconds(6)); });
+  const absl::Time give_up = absl::Now() + absl::Seconds(4);
+  while (app().serving() && absl::Now() < give_up) std::this_thread::yield();
+  ASSERT_FALSE(app().serving());
+  EXPECT_TRUE(HasStatus(TryCreateImage(MicroImagePng()),
+                        StatusCode::UNAVAILABLE, "draining"));
+  EXPECT_TRUE(Segment(Click(session.name())).ok());
+  drain.join();
+  EXPECT_EQ(Segment(Click(session.name())).error_code(),
+            StatusCode::UNAVAILABLE);
+}
+
 // ---------------------------------------------------------------------------
 // Metrics: what the calls above leave in /metrics
 
