@@ -475,6 +475,11 @@ class Sam2Service::UploadReactor
     std::shared_ptr<VideoSession> shared = *std::move(session);
     absl::StatusOr<std::string> id = service_->InsertSession(shared, worker);
     if (!id.ok()) return id.status();
+    if (ctx_->IsCancelled()) {
+      // Nobody would learn the session's name: do not leave it to its TTL.
+      service_->options_.store->Remove(*id).IgnoreError();
+      return absl::CancelledError("the client cancelled the upload");
+    }
     service_->FillVideoSession(*shared, response_);
     return absl::OkStatus();
   }
@@ -769,28 +774,41 @@ class Sam2Service::PropagateReactor
       m->RecordStreamFrame();
     }
     const bool more = session_->HasNextFrame();
-    bool schedule = false;
+    // What happens next is decided under the lock, once: after `paused_` is
+    // set, OnWriteDone/OnCancel own the resumption (and may run the next
+    // step at once on this worker's queue), so this task must not look at
+    // the cancellation flag again and end the job a second time.
+    enum class Next { kDone, kCancelled, kSchedule, kPaused } next;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!cancelled_) {
         outbox_.push_back(std::move(response));
         if (!write_in_flight_) StartNextWriteLocked();
       }
-      if (more && !cancelled_) {
-        if (static_cast<int>(outbox_.size()) <
-            service_->options_.limits.stream_outbox_frames) {
-          schedule = true;
-        } else {
-          paused_ = true;  // OnWriteDone resumes
-        }
+      if (!more) {
+        next = Next::kDone;
+      } else if (cancelled_) {
+        next = Next::kCancelled;
+      } else if (static_cast<int>(outbox_.size()) <
+                 service_->options_.limits.stream_outbox_frames) {
+        next = Next::kSchedule;
+      } else {
+        paused_ = true;  // OnWriteDone (or OnCancel) resumes
+        next = Next::kPaused;
       }
     }
-    if (!more) {
-      Complete(absl::OkStatus(), began_);
-    } else if (schedule) {
-      Schedule(/*continuation=*/true);
-    } else if (IsCancelled()) {
-      Complete(absl::CancelledError("the stream was cancelled"), began_);
+    switch (next) {
+      case Next::kDone:
+        Complete(absl::OkStatus(), began_);
+        break;
+      case Next::kCancelled:
+        Complete(absl::CancelledError("the stream was cancelled"), began_);
+        break;
+      case Next::kSchedule:
+        Schedule(/*continuation=*/true);
+        break;
+      case Next::kPaused:
+        break;  // `this` may already be resumed (or gone): touch nothing
     }
   }
 
