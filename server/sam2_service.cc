@@ -139,6 +139,25 @@ absl::StatusOr<std::string> Sam2Service::InsertSession(
   return options_.store->Insert(std::move(session), worker);
 }
 
+template <typename S>
+grpc::ServerUnaryReactor* Sam2Service::RunExclusive(
+    UnaryCall& call, std::shared_ptr<S> session, absl::string_view operation,
+    std::function<absl::Status(S&)> body) {
+  const int worker = session->worker();
+  return call.Run(worker, [this, s = std::move(session),
+                           operation = std::string(operation),
+                           body = std::move(body)]() -> absl::Status {
+    ExclusiveOp exclusive(*s, operation);
+    if (!exclusive.status().ok()) return exclusive.status();
+    absl::Status status = body(*s);
+    // The operation may have changed the session's size, even when it
+    // failed part-way; a budget overrun evicts other idle sessions and never
+    // fails this call.
+    options_.store->UpdateBytes(s->id()).IgnoreError();
+    return status;
+  });
+}
+
 absl::StatusOr<std::shared_ptr<ImageSession>> Sam2Service::LookupImage(
     absl::string_view name) {
   absl::StatusOr<std::string> id = SessionIdFromName(name);
@@ -225,19 +244,14 @@ grpc::ServerUnaryReactor* Sam2Service::Segment(
   if (!session.ok()) return call.Finish(session.status());
   absl::StatusOr<SegmentInput> input = ToSegmentInput(*request);
   if (!input.ok()) return call.Finish(input.status());
-  return call.Run(
-      (*session)->worker(),
-      [this, s = *session, in = *std::move(input), response]() -> absl::Status {
-        ExclusiveOp op(*s, "Segment");
-        if (!op.status().ok()) return op.status();
+  return RunExclusive<ImageSession>(
+      call, *session, "Segment",
+      [this, in = *std::move(input), response](ImageSession& s) -> absl::Status {
         absl::StatusOr<SegmentOutput> out =
-            s->Segment(*options_.model, in, Observer());
+            s.Segment(*options_.model, in, Observer());
         if (!out.ok()) return out.status();
         ToSegmentResponse(*out, response);
-        // Kept logits changed the session's size; a budget overrun evicts
-        // other idle sessions and never fails this call.
-        options_.store->UpdateBytes(s->id()).IgnoreError();
-        SetTimestamp(options_.store->ExpireTime(*s),
+        SetTimestamp(options_.store->ExpireTime(s),
                      response->mutable_expire_time());
         return absl::OkStatus();
       });
@@ -256,31 +270,31 @@ grpc::ServerUnaryReactor* Sam2Service::GenerateMasks(
       ToMaskEncoding(request->mask_format());
   if (!encoding.ok()) return call.Finish(encoding.status());
   const absl::Time deadline = DeadlineOf(ctx);
-  return call.Run((*session)->worker(), [this, ctx, deadline, s = *session,
-                                         amg = *amg, encoding = *encoding,
-                                         response]() -> absl::Status {
-    ExclusiveOp op(*s, "GenerateMasks");
-    if (!op.status().ok()) return op.status();
-    // The generator runs many decoder batches: stop between batches when
-    // the client goes or the deadline passes.
-    auto progress = [ctx, deadline](int64_t, int64_t) -> absl::Status {
-      if (ctx->IsCancelled()) return absl::CancelledError("call cancelled");
-      if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError(
-            "the deadline passed while generating masks");
-      }
-      return absl::OkStatus();
-    };
-    absl::StatusOr<std::vector<GeneratedMaskOutput>> masks =
-        s->GenerateMasks(options_.model, amg, encoding, progress, Observer());
-    if (!masks.ok()) return masks.status();
-    for (const GeneratedMaskOutput& m : *masks) {
-      ToGeneratedMaskProto(m, response->add_masks());
-    }
-    SetTimestamp(options_.store->ExpireTime(*s),
-                 response->mutable_expire_time());
-    return absl::OkStatus();
-  });
+  return RunExclusive<ImageSession>(
+      call, *session, "GenerateMasks",
+      [this, ctx, deadline, amg = *amg, encoding = *encoding,
+       response](ImageSession& s) -> absl::Status {
+        // The generator runs many decoder batches: stop between batches when
+        // the client goes or the deadline passes.
+        auto progress = [ctx, deadline](int64_t, int64_t) -> absl::Status {
+          if (ctx->IsCancelled()) return absl::CancelledError("call cancelled");
+          if (absl::Now() > deadline) {
+            return absl::DeadlineExceededError(
+                "the deadline passed while generating masks");
+          }
+          return absl::OkStatus();
+        };
+        absl::StatusOr<std::vector<GeneratedMaskOutput>> masks =
+            s.GenerateMasks(options_.model, amg, encoding, progress,
+                            Observer());
+        if (!masks.ok()) return masks.status();
+        for (const GeneratedMaskOutput& m : *masks) {
+          ToGeneratedMaskProto(m, response->add_masks());
+        }
+        SetTimestamp(options_.store->ExpireTime(s),
+                     response->mutable_expire_time());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* Sam2Service::GetImageSession(
@@ -525,18 +539,16 @@ grpc::ServerUnaryReactor* Sam2Service::AppendFrames(
   absl::StatusOr<std::shared_ptr<VideoSession>> session =
       LookupVideo(request->session());
   if (!session.ok()) return call.Finish(session.status());
-  return call.Run((*session)->worker(),
-                  [this, s = *session, request, response]() -> absl::Status {
-                    ExclusiveOp op(*s, "AppendFrames");
-                    if (!op.status().ok()) return op.status();
-                    std::vector<std::string> frames(request->frames().begin(),
-                                                    request->frames().end());
-                    absl::StatusOr<int64_t> n = s->AppendFrames(frames);
-                    options_.store->UpdateBytes(s->id()).IgnoreError();
-                    if (!n.ok()) return n.status();
-                    FillVideoSession(*s, response);
-                    return absl::OkStatus();
-                  });
+  return RunExclusive<VideoSession>(
+      call, *session, "AppendFrames",
+      [this, request, response](VideoSession& s) -> absl::Status {
+        std::vector<std::string> frames(request->frames().begin(),
+                                        request->frames().end());
+        absl::StatusOr<int64_t> n = s.AppendFrames(frames);
+        if (!n.ok()) return n.status();
+        FillVideoSession(s, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* Sam2Service::AddPrompts(
@@ -548,13 +560,10 @@ grpc::ServerUnaryReactor* Sam2Service::AddPrompts(
   if (!session.ok()) return call.Finish(session.status());
   absl::StatusOr<VideoPromptInput> input = ToVideoPromptInput(*request);
   if (!input.ok()) return call.Finish(input.status());
-  return call.Run(
-      (*session)->worker(),
-      [this, s = *session, in = *std::move(input), response]() -> absl::Status {
-        ExclusiveOp op(*s, "AddPrompts");
-        if (!op.status().ok()) return op.status();
-        absl::StatusOr<FrameMasksOutput> out = s->AddPrompts(in, Observer());
-        options_.store->UpdateBytes(s->id()).IgnoreError();
+  return RunExclusive<VideoSession>(
+      call, *session, "AddPrompts",
+      [this, in = *std::move(input), response](VideoSession& s) -> absl::Status {
+        absl::StatusOr<FrameMasksOutput> out = s.AddPrompts(in, Observer());
         if (!out.ok()) return out.status();
         ToFrameMasksProto(*out, response);
         return absl::OkStatus();
@@ -571,18 +580,15 @@ grpc::ServerUnaryReactor* Sam2Service::ClearPrompts(
   absl::StatusOr<MaskEncoding> encoding =
       ToMaskEncoding(request->mask_format());
   if (!encoding.ok()) return call.Finish(encoding.status());
-  return call.Run((*session)->worker(), [this, s = *session, request,
-                                         encoding = *encoding,
-                                         response]() -> absl::Status {
-    ExclusiveOp op(*s, "ClearPrompts");
-    if (!op.status().ok()) return op.status();
-    absl::StatusOr<FrameMasksOutput> out =
-        s->ClearPrompts(request->frame_index(), request->object_id(), encoding);
-    options_.store->UpdateBytes(s->id()).IgnoreError();
-    if (!out.ok()) return out.status();
-    ToFrameMasksProto(*out, response);
-    return absl::OkStatus();
-  });
+  return RunExclusive<VideoSession>(
+      call, *session, "ClearPrompts",
+      [request, encoding = *encoding, response](VideoSession& s) -> absl::Status {
+        absl::StatusOr<FrameMasksOutput> out = s.ClearPrompts(
+            request->frame_index(), request->object_id(), encoding);
+        if (!out.ok()) return out.status();
+        ToFrameMasksProto(*out, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* Sam2Service::RemoveObject(
@@ -595,21 +601,18 @@ grpc::ServerUnaryReactor* Sam2Service::RemoveObject(
   absl::StatusOr<MaskEncoding> encoding =
       ToMaskEncoding(request->mask_format());
   if (!encoding.ok()) return call.Finish(encoding.status());
-  return call.Run((*session)->worker(), [this, s = *session, request,
-                                         encoding = *encoding,
-                                         response]() -> absl::Status {
-    ExclusiveOp op(*s, "RemoveObject");
-    if (!op.status().ok()) return op.status();
-    absl::StatusOr<RemoveObjectOutput> out =
-        s->RemoveObject(request->object_id(), encoding);
-    options_.store->UpdateBytes(s->id()).IgnoreError();
-    if (!out.ok()) return out.status();
-    for (int64_t id : out->object_ids) response->add_object_ids(id);
-    for (const FrameMasksOutput& f : out->updated_frames) {
-      ToFrameMasksProto(f, response->add_updated_frames());
-    }
-    return absl::OkStatus();
-  });
+  return RunExclusive<VideoSession>(
+      call, *session, "RemoveObject",
+      [request, encoding = *encoding, response](VideoSession& s) -> absl::Status {
+        absl::StatusOr<RemoveObjectOutput> out =
+            s.RemoveObject(request->object_id(), encoding);
+        if (!out.ok()) return out.status();
+        for (int64_t id : out->object_ids) response->add_object_ids(id);
+        for (const FrameMasksOutput& f : out->updated_frames) {
+          ToFrameMasksProto(f, response->add_updated_frames());
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* Sam2Service::ResetVideoSession(
@@ -619,15 +622,13 @@ grpc::ServerUnaryReactor* Sam2Service::ResetVideoSession(
   absl::StatusOr<std::shared_ptr<VideoSession>> session =
       LookupVideo(request->session());
   if (!session.ok()) return call.Finish(session.status());
-  return call.Run((*session)->worker(),
-                  [this, s = *session, response]() -> absl::Status {
-                    ExclusiveOp op(*s, "ResetVideoSession");
-                    if (!op.status().ok()) return op.status();
-                    s->Reset();
-                    options_.store->UpdateBytes(s->id()).IgnoreError();
-                    FillVideoSession(*s, response);
-                    return absl::OkStatus();
-                  });
+  return RunExclusive<VideoSession>(
+      call, *session, "ResetVideoSession",
+      [this, response](VideoSession& s) -> absl::Status {
+        s.Reset();
+        FillVideoSession(s, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* Sam2Service::GetVideoSession(

@@ -23,6 +23,7 @@
 #define SAM2_SERVER_SAM2_SERVICE_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -126,6 +127,14 @@ class Sam2Service final : public v1::Sam2Service::CallbackService {
       absl::string_view name);
   absl::StatusOr<std::shared_ptr<VideoSession>> LookupVideo(
       absl::string_view name);
+  // Runs `body` on the session's worker while holding the session's
+  // exclusivity (ABORTED if another operation holds it), then re-reads the
+  // session's size for the byte budget.
+  template <typename S>
+  grpc::ServerUnaryReactor* RunExclusive(UnaryCall& call,
+                                         std::shared_ptr<S> session,
+                                         absl::string_view operation,
+                                         std::function<absl::Status(S&)> body);
   absl::Status CheckAcceptingSessions() const;
   // Inserts a new session and pins it to `worker`.
   absl::StatusOr<std::string> InsertSession(std::shared_ptr<Session> session,
