@@ -11,6 +11,7 @@
 #include "client/cli_args.h"
 #include "client/inspect_command.h"
 #include "client/masks_command.h"
+#include "client/loadtest/loadtest_command.h"
 #include "client/remote_command.h"
 #include "client/segment_command.h"
 #include "client/track_command.h"
@@ -43,6 +44,8 @@ constexpr char kUsage[] =
     "(sam2 masks --help lists the options)\n"
     "  remote segment|masks|track|info --server HOST:PORT [options]\n"
     "      the same on a sam2 server (sam2 remote --help)\n"
+    "  loadtest --server HOST:PORT [--scenario=segment|create_image|propagate|mix]\n"
+    "      load-test a sam2 server (sam2 loadtest --help)\n"
     "  golden FIXTURE_DIR...\n"
     "      check the model against reference outputs (tests/fixtures "
     "layout)\n";
@@ -111,6 +114,9 @@ int main(int argc, char** argv) {
   }
   if (command == "masks") {
     return sam2::RunMasks(rest, std::cout, std::cerr, isatty(STDERR_FILENO));
+  }
+  if (command == "loadtest") {
+    return sam2::loadtest::RunLoadtest(rest, std::cout, std::cerr);
   }
   if (command == "remote") {
     return sam2::RunRemote(rest, std::cout, std::cerr, isatty(STDERR_FILENO));
