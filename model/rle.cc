@@ -87,14 +87,33 @@ absl::StatusOr<std::vector<Rle>> MasksToRle(const at::Tensor& masks) {
   }
   try {
     c10::InferenceMode guard;
-    // Fortran order: [B, W, H] contiguous.
-    const at::Tensor cols =
-        masks.to(at::kCPU).ne(0).to(at::kByte).permute({0, 2, 1}).contiguous();
-    const uint8_t* data = cols.data_ptr<uint8_t>();
+    // 0/1 bytes, row-major [B, H, W] (a bool tensor is already that).
+    at::Tensor bytes = masks.to(at::kCPU);
+    bytes = (bytes.scalar_type() == at::kBool ? bytes : bytes.ne(0))
+                .to(at::kByte)
+                .contiguous();
+    const uint8_t* data = bytes.data_ptr<uint8_t>();
+    // COCO counts run over the pixels in Fortran (column-major) order. A
+    // tiled transpose into one reused buffer keeps both sides in cache;
+    // permute().contiguous() walked one side with a stride of W bytes and
+    // was most of the cost of encoding a mask.
+    constexpr int64_t kTile = 64;
+    std::vector<uint8_t> cols(static_cast<size_t>(h * w));
     std::vector<Rle> out;
     out.reserve(static_cast<size_t>(b));
     for (int64_t i = 0; i < b; ++i) {
-      out.push_back(RunsOf(data + i * h * w, h * w, h, w));
+      const uint8_t* m = data + i * h * w;
+      for (int64_t y0 = 0; y0 < h; y0 += kTile) {
+        const int64_t y1 = std::min(y0 + kTile, h);
+        for (int64_t x0 = 0; x0 < w; x0 += kTile) {
+          const int64_t x1 = std::min(x0 + kTile, w);
+          for (int64_t y = y0; y < y1; ++y) {
+            const uint8_t* row = m + y * w;
+            for (int64_t x = x0; x < x1; ++x) cols[x * h + y] = row[x];
+          }
+        }
+      }
+      out.push_back(RunsOf(cols.data(), h * w, h, w));
     }
     return out;
   } catch (const c10::Error& e) {

@@ -53,7 +53,8 @@ absl::StatusOr<EncodedMask> EncodeMask(const at::Tensor& logits,
     out.encoding = encoding;
     switch (encoding) {
       case MaskEncoding::kRle: {
-        absl::StatusOr<Rle> rle = MaskToRle(*hw > 0);
+        absl::StatusOr<Rle> rle =
+            MaskToRle(hw->scalar_type() == at::kBool ? *hw : *hw > 0);
         if (!rle.ok()) return rle.status();
         out.data = EncodeCocoCounts(*rle);
         break;
