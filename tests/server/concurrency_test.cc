@@ -44,51 +44,9 @@ constexpr int kRaceFrames = 8;
 // CancellationsRaceWithAStreamThatPausesEveryFrame.
 constexpr int kCancelFrames = 8;
 constexpr int kStreamsPerClient = 3;
-constexpr absl::Duration kPollLimit = absl::Seconds(120);
-
-std::vector<std::string> Frames(int n) {
-  const std::vector<std::string> base = MicroVideoFrames();
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) out.push_back(base[i % base.size()]);
-  return out;
-}
-
-int64_t Metric(ServerApp& app, const std::string& prefix) {
-  const std::string text = app.metrics().Render();
-  int64_t sum = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(pos, end - pos);
-    if (line.rfind(prefix, 0) == 0 && line.size() > prefix.size() &&
-        (line[prefix.size()] == ' ' || line[prefix.size()] == ',' ||
-         line[prefix.size()] == '{')) {
-      sum += std::stoll(line.substr(line.rfind(' ') + 1));
-    }
-    pos = end + 1;
-  }
-  return sum;
-}
 
 int64_t PropagationsEnded(ServerApp& app) {
-  return Metric(app, "sam2_requests_total{method=\"PropagateVideo\"");
-}
-
-bool PollUntil(const std::function<bool()>& done) {
-  const absl::Time limit = absl::Now() + kPollLimit;
-  while (!done()) {
-    if (absl::Now() > limit) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
-
-bool Busy(ServerApp& app, const std::string& name) {
-  absl::StatusOr<std::string> id = SessionIdFromName(name);
-  if (!id.ok()) return false;
-  absl::StatusOr<std::shared_ptr<Session>> s = app.store().Lookup(*id);
-  return s.ok() && (*s)->busy();
+  return MetricSum(app, "sam2_requests_total{method=\"PropagateVideo\"");
 }
 
 // A client of its own (own channel, hence own connection).
@@ -131,7 +89,7 @@ class Client {
     v1::CreateVideoSessionRequest request;
     request.mutable_config();
     bool ok = writer->Write(request);
-    for (const std::string& frame : Frames(frames)) {
+    for (const std::string& frame : RepeatedVideoFrames(frames)) {
       if (!ok) break;
       request.set_frame(frame);
       ok = writer->Write(request);
@@ -278,7 +236,7 @@ TEST_F(ConcurrencyTest, ClientsWorkTheirOwnSessionsInParallel) {
   done.store(true);
   scraper.join();
   EXPECT_EQ(PropagationsEnded(app()), kClients * kRounds);
-  EXPECT_EQ(Metric(app(), "sam2_stream_frames_total"),
+  EXPECT_EQ(MetricSum(app(), "sam2_stream_frames_total"),
             kClients * kRounds * (kMaxFrames + 1));
   ExpectStoreEmpty();
 }

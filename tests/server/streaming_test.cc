@@ -10,7 +10,7 @@
 // GetVideoSession calls serve as barriers: a Get runs on the session's
 // worker behind the frame task already queued, so while a stream keeps
 // itself scheduled every Get lets it compute at least one more frame.
-// Polls of that state are bounded (kPollLimit) and fail the test on expiry.
+// Polls of that state are bounded (PollUntil's limit) and fail the test on expiry.
 //
 // Back-pressure is only observable when the transport pushes back, so the
 // tests that stop reading use SlowReaderChannel(): no BDP probing and a small
@@ -51,16 +51,6 @@ namespace {
 
 // Bound on every wait for the server to reach a state (generous: the tests
 // also run under ThreadSanitizer on a loaded machine).
-constexpr absl::Duration kPollLimit = absl::Seconds(60);
-
-// `n` encoded frames: the fixture's 8 frames, repeated.
-std::vector<std::string> Frames(int n) {
-  const std::vector<std::string> base = MicroVideoFrames();
-  std::vector<std::string> out;
-  out.reserve(n);
-  for (int i = 0; i < n; ++i) out.push_back(base[i % base.size()]);
-  return out;
-}
 
 // A channel whose transport pushes back on a reader that stops reading (see
 // the banner).
@@ -74,58 +64,18 @@ std::shared_ptr<grpc::Channel> SlowReaderChannel(const TestServer& server) {
                                    grpc::InsecureChannelCredentials(), args);
 }
 
-// Sum of the samples whose line starts with `prefix` (a metric name, or a
-// name with the first labels, e.g. `sam2_requests_total{method="X"`).
-int64_t Metric(ServerApp& app, const std::string& prefix) {
-  const std::string text = app.metrics().Render();
-  int64_t sum = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(pos, end - pos);
-    if (line.rfind(prefix, 0) == 0 &&
-        (line.size() > prefix.size() &&
-         (line[prefix.size()] == ' ' || line[prefix.size()] == ',' ||
-          line[prefix.size()] == '{'))) {
-      sum += std::stoll(line.substr(line.rfind(' ') + 1));
-    }
-    pos = end + 1;
-  }
-  return sum;
-}
-
 int64_t FramesComputed(ServerApp& app) {
-  return Metric(app, "sam2_stream_frames_total");
+  return MetricSum(app, "sam2_stream_frames_total");
 }
 
 // PropagateVideo calls the server has finished (any code, or one code).
 int64_t PropagationsEnded(ServerApp& app, const std::string& code = "") {
   if (code.empty()) {
-    return Metric(app, "sam2_requests_total{method=\"PropagateVideo\"");
+    return MetricSum(app, "sam2_requests_total{method=\"PropagateVideo\"");
   }
-  return Metric(app, absl::StrCat("sam2_requests_total{method=\"PropagateVideo\","
+  return MetricSum(app, absl::StrCat("sam2_requests_total{method=\"PropagateVideo\","
                                   "code=\"",
                                   code, "\"}"));
-}
-
-// Polls `done` until it holds or kPollLimit passes; true if it held.
-bool PollUntil(const std::function<bool()>& done) {
-  const absl::Time limit = absl::Now() + kPollLimit;
-  while (!done()) {
-    if (absl::Now() > limit) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
-
-// Whether the store's session `name` is busy with an operation (false when
-// it is gone).
-bool Busy(ServerApp& app, const std::string& name) {
-  absl::StatusOr<std::string> id = SessionIdFromName(name);
-  if (!id.ok()) return false;
-  absl::StatusOr<std::shared_ptr<Session>> s = app.store().Lookup(*id);
-  return s.ok() && (*s)->busy();
 }
 
 class StreamingTest : public ::testing::Test {
@@ -150,7 +100,7 @@ class StreamingTest : public ::testing::Test {
     v1::CreateVideoSessionRequest request;
     request.mutable_config();
     bool ok = writer->Write(request);
-    for (const std::string& frame : Frames(n)) {
+    for (const std::string& frame : RepeatedVideoFrames(n)) {
       if (!ok) break;
       request.set_frame(frame);
       ok = writer->Write(request);

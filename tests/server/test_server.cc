@@ -7,9 +7,12 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "model/model_loader.h"
+#include "server/proto_convert.h"
 
 namespace sam2 {
 
@@ -89,6 +92,48 @@ std::vector<std::string> MicroVideoFrames() {
   std::vector<std::string> frames;
   for (const std::string& p : paths) frames.push_back(ReadFileBytes(p));
   return frames;
+}
+
+std::vector<std::string> RepeatedVideoFrames(int n) {
+  const std::vector<std::string> base = MicroVideoFrames();
+  std::vector<std::string> out;
+  out.reserve(n);
+  for (int i = 0; i < n; ++i) out.push_back(base[i % base.size()]);
+  return out;
+}
+
+int64_t MetricSum(ServerApp& app, const std::string& prefix) {
+  const std::string text = app.metrics().Render();
+  int64_t sum = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    if (line.rfind(prefix, 0) == 0 && line.size() > prefix.size() &&
+        (line[prefix.size()] == ' ' || line[prefix.size()] == ',' ||
+         line[prefix.size()] == '{')) {
+      sum += std::stoll(line.substr(line.rfind(' ') + 1));
+    }
+    pos = end + 1;
+  }
+  return sum;
+}
+
+bool PollUntil(const std::function<bool()>& done, absl::Duration limit) {
+  const absl::Time give_up = absl::Now() + limit;
+  while (!done()) {
+    if (absl::Now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+bool Busy(ServerApp& app, const std::string& name) {
+  absl::StatusOr<std::string> id = SessionIdFromName(name);
+  if (!id.ok()) return false;
+  absl::StatusOr<std::shared_ptr<Session>> s = app.store().Lookup(*id);
+  return s.ok() && (*s)->busy();
 }
 
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(double seconds) {

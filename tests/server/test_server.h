@@ -14,6 +14,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -52,6 +53,23 @@ std::string ReadFileBytes(const std::string& path);
 std::string MicroImagePng();
 // The fixture's video frames as encoded JPEG bytes, in order.
 std::vector<std::string> MicroVideoFrames();
+
+// `n` encoded frames: the fixture's 8 frames, repeated.
+std::vector<std::string> RepeatedVideoFrames(int n);
+
+// Sum of the samples in the server's /metrics text whose line starts with
+// `prefix` (a metric name, or a name with its first labels, e.g.
+// `sam2_requests_total{method="X"`).
+int64_t MetricSum(ServerApp& app, const std::string& prefix);
+
+// Polls `done` until it holds or `limit` passes; true if it held. For
+// waiting on the server's own state (never on time).
+bool PollUntil(const std::function<bool()>& done,
+               absl::Duration limit = absl::Seconds(120));
+
+// Whether the store's session `name` is busy with an operation (false when
+// it is gone).
+bool Busy(ServerApp& app, const std::string& name);
 
 // A context with a deadline `seconds` from now.
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(double seconds = 60);
