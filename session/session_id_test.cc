@@ -67,7 +67,7 @@ TEST(SessionIdTest, RandomPartUsesWholeAlphabetEverywhere) {
 }
 
 TEST(SessionIdTest, ParseRoundTrip) {
-  for (const std::string instance :
+  for (const std::string& instance :
        {NewInstanceId(), std::string("a"), std::string("pod7"),
         std::string(32, 'z')}) {
     const std::string id = NewSessionId(instance);

@@ -5,7 +5,7 @@
 // default mode (every memory kept, as the reference does) and in long-video
 // mode (memories outside a window dropped, rebuilt exactly when needed).
 //
-//   bazel run -c opt //tests/benchmarks:long_video_memory_benchmark -- \
+//   bazel run -c opt //tests/benchmarks:long_video_memory_benchmark --
 //       --checkpoint=$PWD/tests/fixtures/sam2.1-micro/model.pt --frames=300
 //
 // Prints figures; asserts nothing.

@@ -5,9 +5,9 @@
 // and the time to the first streamed mask of a PropagateVideo call, with
 // the mean time between the frames that follow.
 //
-//   bazel run -c opt //tests/benchmarks:service_benchmark -- \
-//       [--variant=sam2.1_hiera_tiny | --checkpoint=tests/fixtures/...] \
-//       [--threads=2] [--repeats=50] [--video_frames=8] [--rounds=3]
+//   bazel run -c opt //tests/benchmarks:service_benchmark --
+//       [--variant=sam2.1_hiera_tiny | --checkpoint=$PWD/tests/fixtures/...]
+//       [--threads=1] [--repeats=50] [--video_frames=8] [--rounds=3]
 //
 // Same model, same image, same machine, same run for every figure.
 
