@@ -51,6 +51,29 @@ ImageDecodeOptions DecodeOptionsFor(const FrameSourceOptions& o) {
   return d;
 }
 
+// Whether a frame of h x w may become frame `n` of an appendable video whose
+// size is *height x *width (both 0 while empty): at most max_frames frames,
+// all of the first frame's size. Records the size on the first frame.
+// Called under the source's mutex.
+absl::Status AdmitFrame(int64_t n, int64_t h, int64_t w,
+                        const FrameSourceOptions& options, int64_t* height,
+                        int64_t* width) {
+  if (n >= options.max_frames) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a video holds at most ", options.max_frames, " frames"));
+  }
+  if (n > 0 && (h != *height || w != *width)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "frame ", n, " is ", w, "x", h, " (WxH) but the video's first frame is ",
+        *width, "x", *height));
+  }
+  if (n == 0) {
+    *height = h;
+    *width = w;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status OutOfRange(int64_t index, int64_t n) {
   return absl::OutOfRangeError(absl::StrCat(
       "frame index ", index, " is outside the video's ", n, " frames"));
@@ -412,18 +435,9 @@ absl::StatusOr<int64_t> InMemoryFrameSource::AppendFrame(
   }
   absl::MutexLock lock(&mu_);
   const int64_t n = static_cast<int64_t>(frames_.size());
-  if (n >= options_.max_frames) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a video holds at most ", options_.max_frames, " frames"));
-  }
-  if (n > 0 && (h != height_ || w != width_)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "frame ", n, " is ", w, "x", h, " (WxH) but the video's first frame is ",
-        width_, "x", height_));
-  }
-  if (n == 0) {
-    height_ = h;
-    width_ = w;
+  if (absl::Status s = AdmitFrame(n, h, w, options_, &height_, &width_);
+      !s.ok()) {
+    return s;
   }
   frames_.push_back(std::move(copy));
   return n;
@@ -493,18 +507,10 @@ absl::StatusOr<int64_t> EncodedFrameSource::AppendEncodedFrame(
   auto frame = std::make_shared<const std::string>(std::move(bytes));
   absl::MutexLock lock(&mu_);
   const int64_t n = static_cast<int64_t>(frames_.size());
-  if (n >= options_.max_frames) {  // another append won the race
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a video holds at most ", options_.max_frames, " frames"));
-  }
-  if (n > 0 && (h != height_ || w != width_)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "frame ", n, " is ", w, "x", h, " (WxH) but the video's first frame is ",
-        width_, "x", height_));
-  }
-  if (n == 0) {
-    height_ = h;
-    width_ = w;
+  // Checked again under the lock: another append may have won the race.
+  if (absl::Status s = AdmitFrame(n, h, w, options_, &height_, &width_);
+      !s.ok()) {
+    return s;
   }
   bytes_ += static_cast<int64_t>(frame->size());
   frames_.push_back(std::move(frame));
