@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "tests/util/png_bytes.h"
 
 namespace sam2 {
 namespace {
@@ -56,27 +57,6 @@ void ExpectInvalid(const absl::StatusOr<RgbImage>& r,
       << r.status();
 }
 
-// Big-endian helpers for crafting headers.
-void PutBe32(std::string& s, size_t pos, uint32_t v) {
-  s[pos] = static_cast<char>(v >> 24);
-  s[pos + 1] = static_cast<char>(v >> 16);
-  s[pos + 2] = static_cast<char>(v >> 8);
-  s[pos + 3] = static_cast<char>(v);
-}
-
-// Signature + an IHDR chunk claiming width x height, RGB 8-bit, and nothing
-// else (the CRC is zero: only the header is meant to be read).
-std::string PngHeaderOnly(uint32_t width, uint32_t height) {
-  std::string s("\x89PNG\r\n\x1a\n", 8);
-  s += std::string("\0\0\0\x0dIHDR", 8);
-  s += std::string(8, '\0');
-  PutBe32(s, 16, width);
-  PutBe32(s, 20, height);
-  s += std::string("\x08\x02\x00\x00\x00", 5);
-  s += std::string(4, '\0');  // CRC
-  return s;
-}
-
 // Offset of the first SOF0 marker's payload (its length field) in a JPEG.
 size_t FindSof0(const std::string& jpeg) {
   for (size_t i = 2; i + 1 < jpeg.size(); ++i) {
@@ -106,18 +86,6 @@ std::string WithExifOrientation(const std::string& jpeg, int orientation) {
   return out;
 }
 
-// CRC-32 (ISO 3309, as PNG uses it) of `data`.
-uint32_t Crc32(const std::string& data) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char byte : data) {
-    crc ^= byte;
-    for (int k = 0; k < 8; ++k) {
-      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-  }
-  return crc ^ 0xFFFFFFFFu;
-}
-
 // Inserts an eXIf chunk (big-endian TIFF, Orientation = `orientation`)
 // right after IHDR.
 std::string PngWithExifOrientation(const std::string& png, int orientation) {
@@ -127,14 +95,8 @@ std::string PngWithExifOrientation(const std::string& png, int orientation) {
       0x00, static_cast<unsigned char>(orientation), 0x00, 0x00,
       0x00, 0x00, 0x00, 0x00,
   };
-  std::string body = "eXIf";
-  body.append(reinterpret_cast<const char*>(tiff), sizeof(tiff));
-  std::string chunk(4, '\0');
-  PutBe32(chunk, 0, sizeof(tiff));
-  chunk += body;
-  std::string crc(4, '\0');
-  PutBe32(crc, 0, Crc32(body));
-  chunk += crc;
+  const std::string chunk = PngChunk(
+      "eXIf", std::string(reinterpret_cast<const char*>(tiff), sizeof(tiff)));
   constexpr size_t kIhdrEnd = 8 + 4 + 4 + 13 + 4;
   return png.substr(0, kIhdrEnd) + chunk + png.substr(kIhdrEnd);
 }

@@ -39,7 +39,7 @@ APT_PACKAGES=(
   libabsl-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-videoio-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libyaml-cpp-dev nlohmann-json3-dev libcivetweb-dev libzip-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcivetweb-dev libzip-dev zlib1g-dev
   python3-venv               # the project virtual environment
   unzip
 )

@@ -24,6 +24,7 @@
 #include "model/image_predictor.h"
 #include "model/model_loader.h"
 #include "session/mask_encoding.h"
+#include "tests/util/png_bytes.h"
 
 namespace sam2 {
 namespace {
@@ -37,38 +38,6 @@ std::string ReadAll(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// PNG chunk CRC (ISO 3309 / zlib crc32).
-uint32_t Crc32(const std::string& bytes) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char c : bytes) {
-    crc ^= c;
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return crc ^ 0xFFFFFFFFu;
-}
-
-std::string BigEndian32(uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
-  return s;
-}
-
-// A PNG signature and a valid IHDR chunk claiming width x height (8-bit RGB),
-// then an empty IDAT and IEND: no pixel data to decode.
-std::string PngHeaderOnly(uint32_t width, uint32_t height) {
-  std::string out("\x89PNG\r\n\x1a\n", 8);
-  auto chunk = [&](const std::string& type, const std::string& data) {
-    out += BigEndian32(static_cast<uint32_t>(data.size()));
-    out += type + data;
-    out += BigEndian32(Crc32(type + data));
-  };
-  chunk("IHDR", BigEndian32(width) + BigEndian32(height) +
-                    std::string("\x08\x02\x00\x00\x00", 5));
-  chunk("IDAT", "");
-  chunk("IEND", "");
-  return out;
 }
 
 PointPrompt Point(float x, float y, int label = 1) {

@@ -48,6 +48,7 @@
 #include "session/clock.h"
 #include "session/session_id.h"
 #include "tests/server/test_server.h"
+#include "tests/util/png_bytes.h"
 
 namespace sam2 {
 namespace {
@@ -69,36 +70,6 @@ constexpr int kMicroImageHeight = 400;
          << "got code " << s.error_code() << " \"" << s.error_message()
          << "\"; want code " << code << " with a message containing \""
          << needle << "\"";
-}
-
-uint32_t Crc32(absl::string_view data) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char c : data) {
-    crc ^= c;
-    for (int k = 0; k < 8; ++k) {
-      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-  }
-  return ~crc;
-}
-
-std::string Be32(uint32_t v) {
-  std::string out(4, '\0');
-  for (int i = 0; i < 4; ++i) {
-    out[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
-  }
-  return out;
-}
-
-// A PNG signature, a valid IHDR (8-bit RGB, CRC correct) claiming
-// `width` x `height`, and IEND: no pixel data at all, so a decoder would fail
-// with "corrupt" — the header check must answer first, with the size.
-std::string PngHeaderOnly(uint32_t width, uint32_t height) {
-  const std::string ihdr = absl::StrCat(
-      "IHDR", Be32(width), Be32(height),
-      std::string("\x08\x02\x00\x00\x00", 5));
-  return absl::StrCat(std::string("\x89PNG\r\n\x1a\n", 8), Be32(13), ihdr,
-                      Be32(Crc32(ihdr)), Be32(0), "IEND", Be32(Crc32("IEND")));
 }
 
 std::string IdOf(const std::string& name) {
