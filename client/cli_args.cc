@@ -27,14 +27,9 @@ absl::StatusOr<CliArgs> CliArgs::Parse(const std::vector<std::string>& args,
       only_positional = true;
       continue;
     }
-    std::string name = arg.substr(2);
-    std::string value;
-    bool has_value = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
+    auto [name, inline_value] = SplitOptionArg(arg);
+    const bool has_value = inline_value.has_value();
+    std::string value = inline_value.value_or("");
     if (spec.switch_options.count(name)) {
       if (has_value) {
         return absl::InvalidArgumentError(
@@ -56,6 +51,15 @@ absl::StatusOr<CliArgs> CliArgs::Parse(const std::vector<std::string>& args,
     out.values_[name].push_back(value);
   }
   return out;
+}
+
+std::pair<std::string, std::optional<std::string>> SplitOptionArg(
+    const std::string& arg) {
+  std::string name = arg.substr(2);
+  if (size_t eq = name.find('='); eq != std::string::npos) {
+    return {name.substr(0, eq), name.substr(eq + 1)};
+  }
+  return {name, std::nullopt};
 }
 
 std::string CliArgs::Get(const std::string& name,

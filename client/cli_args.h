@@ -9,8 +9,10 @@
 #define SAM2_CLIENT_CLI_ARGS_H_
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -43,6 +45,11 @@ class CliArgs {
   std::set<std::string> switches_;
   std::vector<std::string> positional_;
 };
+
+// "--name=value" -> {"name", "value"}; "--name" -> {"name", nullopt}.
+// `arg` must start with "--".
+std::pair<std::string, std::optional<std::string>> SplitOptionArg(
+    const std::string& arg);
 
 // "x,y[,z...]": min_count..max_count finite numbers separated by commas.
 // INVALID_ARGUMENT quoting `what` and the text otherwise.

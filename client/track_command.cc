@@ -84,14 +84,9 @@ std::vector<std::pair<std::string, std::string>> OrderedOptions(
     const std::string& arg = args[i];
     if (arg == "--") break;
     if (!absl::StartsWith(arg, "--")) continue;
-    std::string name = arg.substr(2);
-    std::string value;
-    bool has_value = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
+    auto [name, inline_value] = SplitOptionArg(arg);
+    const bool has_value = inline_value.has_value();
+    std::string value = inline_value.value_or("");
     if (!TrackCliSpec().value_options.count(name)) continue;
     if (!has_value) {
       if (i + 1 >= args.size()) break;
