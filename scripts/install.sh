@@ -39,7 +39,8 @@ APT_PACKAGES=(
   libabsl-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-videoio-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libyaml-cpp-dev nlohmann-json3-dev libcivetweb-dev libzip-dev zlib1g-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev libzip-dev zlib1g-dev
+  libtbb-dev                 # oneTBB, OpenCV's threads (server/thread_stacks.h)
   python3-venv               # the project virtual environment
   unzip
 )

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "protos/grpc/health/v1/health.pb.h"
+#include "server/listen_address.h"
 
 namespace sam2 {
 
@@ -31,14 +32,21 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
       static_cast<int>(absl::ToInt64Milliseconds(options.min_client_ping_interval)));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  // Off: with SO_REUSEPORT (gRPC's default on Linux) a second server on the
+  // same port would start silently and take half of the connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   for (grpc::Service* service : options.services) {
     builder.RegisterService(service);
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
+    // gRPC logs the reason but returns none; find it again ourselves.
+    absl::StatusOr<ListenAddress> address = ParseListenAddress(options.address);
+    absl::Status why = address.ok() ? DiagnoseListen(*address) : address.status();
     return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.address,
-        " (address in use, malformed, or not permitted)"));
+        "cannot start gRPC server on ", options.address, ": ",
+        why.ok() ? "gRPC could not listen there (see its log above)"
+                 : why.message()));
   }
   server->GetHealthCheckService()->SetServingStatus(options.serving_at_start);
   return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port));

@@ -49,5 +49,22 @@ TEST(GrpcServerTest, ReportsAnUnusableAddress) {
             absl::string_view::npos);
 }
 
+TEST(GrpcServerTest, PortInUseNamesTheAddressAndTheReason) {
+  GrpcServerOptions options;
+  options.address = "127.0.0.1:0";
+  auto first = GrpcServer::Start(options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // A second server on the same port fails (no SO_REUSEPORT sharing) and
+  // says why.
+  options.address = absl::StrCat("127.0.0.1:", (*first)->port());
+  auto second = GrpcServer::Start(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second.status().message(),
+            absl::StrCat("cannot start gRPC server on ", options.address,
+                         ": bind ", options.address,
+                         ": Address already in use"));
+}
+
 }  // namespace
 }  // namespace sam2

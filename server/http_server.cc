@@ -1,10 +1,24 @@
-// HttpServer implementation on civetweb's C API. See http_server.h.
+// HttpServer implementation on cpp-httplib. See http_server.h.
+//
+// cpp-httplib provides the accept loop, the HTTP/1.1 parser and the response
+// writer. Three parts are ours, because the library's own would break a
+// promise of the header:
+//   - ConnectionWorkers: the threads that serve connections, started before
+//     the socket is bound (a failure is a Status, not an exception on the
+//     library's thread), with a bounded queue (the library's is unbounded);
+//   - LimitedSocketStream: the socket as cpp-httplib reads it, with a
+//     deadline for the whole request and a byte budget for its headers (the
+//     library counts neither: a client could stream headers forever);
+//   - RouterServer::process_and_close_socket: one request per connection on
+//     that stream, and a 431/408 when the headers overran their bounds.
 
 #include "server/http_server.h"
 
 #include <arpa/inet.h>
-#include <civetweb.h>
+#include <httplib.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,41 +26,357 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "server/listen_address.h"
 
 namespace sam2 {
 namespace {
+
+using SteadyClock = std::chrono::steady_clock;
 
 // Bounds on HttpServerOptions; far above what /metrics and /ping need, low
 // enough that a typo cannot exhaust the process.
 constexpr int kMaxHttpThreads = 64;
 constexpr int kMaxHttpConnectionQueue = 4096;
-constexpr int kMaxPort = 65535;
-// mg_start2 writes its failure reason here.
-constexpr size_t kStartErrorBufferBytes = 256;
-// Request bodies are read in chunks of this size (on the worker's stack).
-constexpr size_t kBodyReadChunkBytes = 16 << 10;
+// Socket reads are buffered in chunks of this size (cpp-httplib reads the
+// request line and headers a byte at a time).
+constexpr size_t kReadBufferBytes = 4096;
 // Status codes a handler may return; anything else is a bug and becomes 500.
 constexpr int kMinHttpStatus = 100;
 constexpr int kMaxHttpStatus = 599;
+// Name of the server's threads in ps/top/gdb (at most 15 characters).
+constexpr char kThreadName[] = "sam2-http";
+constexpr char kPlainText[] = "text/plain; charset=utf-8";
 
-// While Stop() waits for civetweb, it pokes the accept loop this often (see
-// WakeAcceptLoop).
-constexpr std::chrono::milliseconds kStopWakeInterval{10};
+// What the connection's own code answers when the request never reached a
+// handler (cpp-httplib gave up on it without writing anything).
+constexpr char kHeadersTooLarge[] = "431 Request Header Fields Too Large";
+constexpr char kRequestTimeout[] = "408 Request Timeout";
+constexpr char kRequestTimeoutText[] = "request not received in time";
 
-// civetweb's process-wide setup, once per process; never undone, since other
-// servers (or tests) may start later. Features 0: no TLS library init.
-std::once_flag civetweb_init_once;
+void NameThread(std::thread& thread) {
+  pthread_setname_np(thread.native_handle(), kThreadName);
+}
+
+// std::thread, turning its failure (std::system_error, e.g. EAGAIN when the
+// process is out of threads or memory) into a Status that says what failed.
+absl::StatusOr<std::thread> StartThread(absl::string_view what,
+                                        std::function<void()> body) {
+  try {
+    std::thread thread(std::move(body));
+    NameThread(thread);
+    return thread;
+  } catch (const std::system_error& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create the HTTP ", what, " thread: ", e.what()));
+  }
+}
+
+// The threads that serve accepted connections, one connection each at a
+// time, with a bounded queue of accepted connections in front of them.
+// Enqueue blocks while the queue is full: the listener stops accepting, and
+// the kernel's backlog holds what comes next. Thread-safe.
+class ConnectionWorkers {
+ public:
+  ~ConnectionWorkers() { Shutdown(); }
+
+  // Starts `threads` threads; on failure the ones started are joined.
+  absl::Status Start(int threads, int queue_capacity) {
+    capacity_ = static_cast<size_t>(queue_capacity);
+    for (int i = 0; i < threads; ++i) {
+      absl::StatusOr<std::thread> thread =
+          StartThread("worker", [this] { Run(); });
+      if (!thread.ok()) {
+        Shutdown();
+        return thread.status();
+      }
+      threads_.push_back(*std::move(thread));
+    }
+    return absl::OkStatus();
+  }
+
+  void Enqueue(std::function<void()> job) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      space_cv_.wait(lock,
+                     [&] { return jobs_.size() < capacity_ || stopping_; });
+      if (!stopping_) {
+        jobs_.push_back(std::move(job));
+        work_cv_.notify_one();
+        return;
+      }
+    }
+    job();  // after Shutdown: serve it here rather than leak its socket
+  }
+
+  // Serves what is queued, then joins the threads. Idempotent.
+  void Shutdown() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    space_cv_.notify_all();
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+
+ private:
+  void Run() {
+    while (true) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_cv_.wait(lock, [&] { return !jobs_.empty() || stopping_; });
+        if (jobs_.empty()) return;  // stopping, nothing left
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      space_cv_.notify_one();
+      job();
+    }
+  }
+
+  // std::mutex, not absl: tsan sees pthread (see server/worker_pool.h).
+  std::mutex mu_;
+  std::condition_variable work_cv_;   // a job arrived, or stopping
+  std::condition_variable space_cv_;  // a job left, or stopping
+  std::deque<std::function<void()>> jobs_;
+  size_t capacity_ = 1;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;  // touched by Start/Shutdown only
+};
+
+// What cpp-httplib's listener hands connections to; it owns (and deletes)
+// this adapter, while the workers belong to the HttpServer.
+class WorkersQueue final : public httplib::TaskQueue {
+ public:
+  explicit WorkersQueue(ConnectionWorkers* workers) : workers_(workers) {}
+  void enqueue(std::function<void()> fn) override {
+    workers_->Enqueue(std::move(fn));
+  }
+  // Called by the listener when it stops accepting.
+  void shutdown() override { workers_->Shutdown(); }
+
+ private:
+  ConnectionWorkers* const workers_;
+};
+
+// One accepted connection as cpp-httplib reads and writes it. Reads are
+// buffered; each read waits at most until `read_deadline` (the whole request
+// must have arrived by then); until SetHeadersDone the bytes received are
+// capped at `header_budget`. Writes wait at most `write_timeout` each.
+// One thread uses it.
+class LimitedSocketStream final : public httplib::Stream {
+ public:
+  LimitedSocketStream(int fd, SteadyClock::time_point read_deadline,
+                      size_t header_budget,
+                      std::chrono::milliseconds write_timeout)
+      : fd_(fd),
+        read_deadline_(read_deadline),
+        header_budget_(header_budget),
+        write_timeout_(write_timeout) {}
+
+  bool is_readable() const override {
+    return buffered() > 0 || Wait(POLLIN, ReadLeft());
+  }
+  bool is_writable() const override { return Wait(POLLOUT, write_timeout_); }
+
+  ssize_t read(char* out, size_t size) override {
+    if (buffered() == 0) {
+      size_t room = sizeof(buffer_);
+      if (!headers_done_) {
+        if (received_ >= header_budget_) {
+          over_header_budget_ = true;
+          return -1;
+        }
+        room = std::min(room, header_budget_ - received_);
+      }
+      if (!Wait(POLLIN, ReadLeft())) {
+        timed_out_ = true;
+        return -1;
+      }
+      const ssize_t n = recv(fd_, buffer_, room, 0);
+      if (n <= 0) return n;
+      received_ += static_cast<size_t>(n);
+      begin_ = 0;
+      end_ = static_cast<size_t>(n);
+    }
+    const size_t n = std::min(size, buffered());
+    std::memcpy(out, buffer_ + begin_, n);
+    begin_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* data, size_t size) override {
+    if (!Wait(POLLOUT, write_timeout_)) return -1;
+    // MSG_NOSIGNAL: a client that went away must not raise SIGPIPE.
+    const ssize_t n = send(fd_, data, size, MSG_NOSIGNAL);
+    if (n > 0) written_ += static_cast<size_t>(n);
+    return n;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    Describe(getpeername, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    Describe(getsockname, ip, port);
+  }
+  socket_t socket() const override { return fd_; }
+
+  // The request line and headers are parsed: from here on only the read
+  // deadline and the body limit (cpp-httplib's payload_max_length) apply.
+  void SetHeadersDone() { headers_done_ = true; }
+  bool headers_done() const { return headers_done_; }
+  bool over_header_budget() const { return over_header_budget_; }
+  bool timed_out() const { return timed_out_; }
+  size_t written() const { return written_; }
+
+ private:
+  size_t buffered() const { return end_ - begin_; }
+
+  std::chrono::milliseconds ReadLeft() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        read_deadline_ - SteadyClock::now());
+  }
+
+  bool Wait(short events, std::chrono::milliseconds timeout) const {
+    if (timeout.count() <= 0) return false;
+    pollfd p{fd_, events, 0};
+    int n;
+    do {
+      n = poll(&p, 1, static_cast<int>(timeout.count()));
+    } while (n < 0 && errno == EINTR);
+    return n > 0;
+  }
+
+  void Describe(int (*name_of)(int, sockaddr*, socklen_t*), std::string& ip,
+                int& port) const {
+    sockaddr_storage address = {};
+    socklen_t length = sizeof(address);
+    ip.clear();
+    port = -1;
+    if (name_of(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      return;
+    }
+    char text[INET6_ADDRSTRLEN] = {};
+    if (address.ss_family == AF_INET) {
+      const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+      inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
+      port = ntohs(v4->sin_port);
+    } else if (address.ss_family == AF_INET6) {
+      const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+      inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
+      port = ntohs(v6->sin6_port);
+    }
+    ip = text;
+  }
+
+  const int fd_;
+  const SteadyClock::time_point read_deadline_;
+  const size_t header_budget_;
+  const std::chrono::milliseconds write_timeout_;
+  char buffer_[kReadBufferBytes];
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  size_t received_ = 0;
+  size_t written_ = 0;
+  bool headers_done_ = false;
+  bool over_header_budget_ = false;
+  bool timed_out_ = false;
+};
+
+// The connection being served on this thread, for the pre-routing handler
+// (cpp-httplib passes it only the request). Set and cleared by
+// RouterServer::process_and_close_socket around the one request it serves.
+thread_local LimitedSocketStream* current_stream = nullptr;
+
+std::string HeadersTooLargeText(size_t max_header_bytes) {
+  return absl::StrCat("request line and headers over ", max_header_bytes,
+                      " bytes");
+}
+
+std::string BodyTooLargeText(int64_t max_body_bytes) {
+  return absl::StrCat("request body over ", max_body_bytes, " bytes");
+}
+
+void SendPlain(LimitedSocketStream& stream, absl::string_view status_line,
+               absl::string_view text) {
+  const std::string body = absl::StrCat(text, "\n");
+  const std::string response = absl::StrCat(
+      "HTTP/1.1 ", status_line, "\r\nContent-Type: ", kPlainText,
+      "\r\nContent-Length: ", body.size(),
+      "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n", body);
+  size_t sent = 0;
+  while (sent < response.size()) {
+    const ssize_t n = stream.write(response.data() + sent, response.size() - sent);
+    if (n <= 0) return;  // the client went away
+    sent += static_cast<size_t>(n);
+  }
+}
+
+// cpp-httplib's Server with our per-connection handling: one request on a
+// LimitedSocketStream, then close. (process_and_close_socket is a private
+// virtual of httplib::Server, made to be overridden this way.)
+class RouterServer final : public httplib::Server {
+ public:
+  RouterServer(size_t max_header_bytes, absl::Duration request_timeout)
+      : max_header_bytes_(max_header_bytes),
+        request_timeout_(absl::ToChronoMilliseconds(request_timeout)) {}
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    LimitedSocketStream stream(sock, SteadyClock::now() + request_timeout_,
+                               max_header_bytes_, request_timeout_);
+    current_stream = &stream;
+    bool connection_closed = false;
+    const bool ok = process_request(stream, /*close_connection=*/true,
+                                    connection_closed, nullptr);
+    current_stream = nullptr;
+    if (!ok && stream.written() == 0 && !stream.headers_done()) {
+      if (stream.over_header_budget()) {
+        SendPlain(stream, kHeadersTooLarge,
+                  HeadersTooLargeText(max_header_bytes_));
+      } else if (stream.timed_out()) {
+        SendPlain(stream, kRequestTimeout, kRequestTimeoutText);
+      }
+    }
+    shutdown(sock, SHUT_RDWR);
+    close(sock);
+    return ok;
+  }
+
+  const size_t max_header_bytes_;
+  const std::chrono::milliseconds request_timeout_;
+};
+
+HttpResponse PlainResponse(int status, absl::string_view text) {
+  HttpResponse response;
+  response.status = status;
+  response.body = absl::StrCat(text, "\n");
+  return response;
+}
+
+void SetResponse(const HttpResponse& from, httplib::Response& to) {
+  to.status = from.status;
+  to.set_content(from.body, from.content_type);
+  for (const auto& [name, value] : from.headers) to.set_header(name, value);
+}
 
 bool AllowsMethod(const HttpRoute& route, absl::string_view method) {
   auto has = [&](absl::string_view m) {
@@ -65,63 +395,44 @@ std::string AllowHeader(const HttpRoute& route) {
   return absl::StrJoin(methods, ", ");
 }
 
-// Writes a complete response: status line, headers, body (not for HEAD).
-// Keep-alive is off, so every response closes its connection: with only a
-// few worker threads, an idle keep-alive client would hold one hostage.
-void SendResponse(mg_connection* conn, bool head, const HttpResponse& response,
-                  absl::string_view allow = "") {
-  std::string headers = absl::StrCat(
-      "HTTP/1.1 ", response.status, " ",
-      mg_get_response_code_text(conn, response.status), "\r\n",
-      "Content-Type: ", response.content_type, "\r\n",
-      "Content-Length: ", response.body.size(), "\r\n",
-      // Health and metrics must be fresh on every probe.
-      "Cache-Control: no-store\r\n", "Connection: close\r\n");
-  if (!allow.empty()) absl::StrAppend(&headers, "Allow: ", allow, "\r\n");
-  headers += "\r\n";
-  // A client that went away makes mg_write fail; nothing to do about it.
-  mg_write(conn, headers.data(), headers.size());
-  if (!head && !response.body.empty()) {
-    mg_write(conn, response.body.data(), response.body.size());
-  }
-}
-
-HttpResponse PlainResponse(int status, absl::string_view text) {
+// Runs the handler; an exception or an impossible status is a bug in it,
+// reported on stderr and answered with 500.
+HttpResponse CallHandler(const HttpRoute& route, const HttpRequest& request) {
   HttpResponse response;
-  response.status = status;
-  response.body = absl::StrCat(text, "\n");
+  try {
+    response = route.handler(request);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "HTTP handler for %s threw: %s\n", route.path.c_str(),
+                 e.what());
+    return PlainResponse(500, "internal error");
+  } catch (...) {
+    std::fprintf(stderr, "HTTP handler for %s threw\n", route.path.c_str());
+    return PlainResponse(500, "internal error");
+  }
+  if (response.status < kMinHttpStatus || response.status > kMaxHttpStatus) {
+    std::fprintf(stderr, "HTTP handler for %s returned status %d\n",
+                 route.path.c_str(), response.status);
+    return PlainResponse(500, "internal error");
+  }
   return response;
 }
 
-// Reads the request body up to `limit` bytes. False if the body is larger.
-bool ReadBody(mg_connection* conn, int64_t declared_length, int64_t limit,
-              std::string& body) {
-  if (declared_length > limit) return false;
-  char chunk[kBodyReadChunkBytes];
-  while (true) {
-    const int n = mg_read(conn, chunk, sizeof(chunk));
-    if (n <= 0) return true;  // end of body (or the client went away)
-    if (static_cast<int64_t>(body.size()) + n > limit) return false;
-    body.append(chunk, n);
+HttpRequest ToHttpRequest(const httplib::Request& in) {
+  HttpRequest out;
+  out.method = in.method;
+  out.path = in.path;
+  const size_t question = in.target.find('?');
+  if (question != std::string::npos) out.query = in.target.substr(question + 1);
+  for (const auto& [name, value] : in.headers) {
+    out.headers.emplace(absl::AsciiStrToLower(name), value);
   }
-}
-
-// "host:port" with a numeric port in [0, 65535]; civetweb does the rest.
-absl::Status ValidateAddress(absl::string_view address) {
-  const size_t colon = address.rfind(':');
-  int port = -1;
-  if (colon == absl::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
-      port > kMaxPort) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "HTTP address \"", address, "\" is not host:port (e.g. 0.0.0.0:9090)"));
-  }
-  return absl::OkStatus();
+  out.body = in.body;
+  return out;
 }
 
 absl::Status ValidateOptions(const HttpServerOptions& options) {
-  absl::Status status = ValidateAddress(options.address);
-  if (!status.ok()) return status;
+  absl::StatusOr<ListenAddress> address = ParseListenAddress(options.address);
+  if (!address.ok()) return address.status();
   if (options.num_threads < 1 || options.num_threads > kMaxHttpThreads) {
     return absl::InvalidArgumentError(absl::StrCat(
         "HTTP num_threads must be in [1, ", kMaxHttpThreads, "]"));
@@ -132,7 +443,7 @@ absl::Status ValidateOptions(const HttpServerOptions& options) {
         "HTTP connection_queue must be in [1, ", kMaxHttpConnectionQueue, "]"));
   }
   if (options.max_body_bytes < 0 || options.max_header_bytes < 1 ||
-      options.request_timeout <= absl::ZeroDuration()) {
+      options.request_timeout < absl::Milliseconds(1)) {
     return absl::InvalidArgumentError(
         "HTTP limits must be positive (body bytes may be 0)");
   }
@@ -154,39 +465,12 @@ absl::Status ValidateOptions(const HttpServerOptions& options) {
   return absl::OkStatus();
 }
 
-// civetweb 1.15's accept loop polls its listening socket in 2-second quanta
-// and reads the stop flag only between polls, so mg_stop alone takes up to
-// 2 s. A connection makes the poll return at once; the loop then sees the
-// flag and exits without accepting it. A poke that lands before the flag is
-// set is accepted as an empty connection, which the worker drops on EOF.
-void WakeAcceptLoop(const sockaddr_in& address) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  // Refused once the listening socket is closed: nothing left to wake.
-  connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
-  close(fd);
-}
-
-// Where WakeAcceptLoop connects for a server bound to `address`:
-// a wildcard host is reached on loopback. False if the host is not an IPv4
-// literal (then Stop just takes civetweb's own time).
-bool WakeAddress(absl::string_view address, int port, sockaddr_in& out) {
-  std::string host(address.substr(0, address.rfind(':')));
-  if (host == "0.0.0.0") host = "127.0.0.1";
-  out = {};
-  out.sin_family = AF_INET;
-  out.sin_port = htons(static_cast<uint16_t>(port));
-  return inet_pton(AF_INET, host.c_str(), &out.sin_addr) == 1;
-}
-
-// civetweb logs internal errors (accept failures, bad requests) here;
-// without the hook they would be dropped.
-int LogMessage(const mg_connection*, const char* message) {
-  std::fprintf(stderr, "civetweb: %s\n", message);
-  return 1;
-}
-
 }  // namespace
+
+const std::string* HttpRequest::Header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? nullptr : &it->second;
+}
 
 HttpRoute HealthRoute(std::string path, std::function<bool()> healthy) {
   HttpRoute route;
@@ -210,147 +494,243 @@ HttpRoute MetricsRoute(std::function<std::string()> render) {
   return route;
 }
 
+// Owns the cpp-httplib server and the threads. Start runs once; Stop from
+// one thread.
+class HttpServer::Impl {
+ public:
+  Impl(HttpServerOptions options, ListenAddress address)
+      : options_(std::move(options)),
+        address_(std::move(address)),
+        server_(static_cast<size_t>(options_.max_header_bytes),
+                options_.request_timeout) {}
+
+  ~Impl() { Stop(); }
+
+  // Starts the threads, binds, and returns once the listener accepts.
+  absl::StatusOr<int> Start() {
+    Configure();
+    if (absl::Status s =
+            workers_.Start(options_.num_threads, options_.connection_queue);
+        !s.ok()) {
+      return Failed(s);
+    }
+    // The listener exists before the socket does, so that no failure can
+    // leave a bound socket without a thread to close it.
+    absl::StatusOr<std::thread> listener =
+        StartThread("listener", [this] { Listen(); });
+    if (!listener.ok()) {
+      workers_.Shutdown();
+      return Failed(listener.status());
+    }
+    listener_ = *std::move(listener);
+
+    const int port =
+        address_.port == 0
+            ? server_.bind_to_any_port(address_.host)
+            : (server_.bind_to_port(address_.host, address_.port)
+                   ? address_.port
+                   : -1);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (port <= 0) {
+      go_ = Go::kAbort;
+      cv_.notify_all();
+      lock.unlock();
+      Stop();
+      // cpp-httplib does not say why; try again ourselves to find out.
+      absl::Status why = DiagnoseListen(address_);
+      return Failed(why.ok() ? absl::UnavailableError("the bind failed")
+                             : why);
+    }
+    go_ = Go::kListen;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return accepting_ || listener_done_; });
+    if (!accepting_) {
+      lock.unlock();
+      Stop();
+      return Failed(absl::UnavailableError("the listener stopped at start"));
+    }
+    return port;
+  }
+
+  void Stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    if (listener_.joinable()) {
+      bool accepting;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        accepting = accepting_;
+      }
+      // Closes the listening socket; the accept loop ends, shuts the
+      // workers down (they finish accepted connections), and returns.
+      if (accepting) server_.stop();
+      listener_.join();
+    }
+    workers_.Shutdown();
+  }
+
+ private:
+  absl::Status Failed(const absl::Status& why) const {
+    return absl::Status(why.code(), absl::StrCat("cannot start HTTP server on ",
+                                                 options_.address, ": ",
+                                                 why.message()));
+  }
+
+  void Configure() {
+    // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with which
+    // a second server on the same port would bind silently and share it.
+    server_.set_socket_options([](socket_t fd) {
+      int yes = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
+    server_.set_payload_max_length(static_cast<size_t>(options_.max_body_bytes));
+    server_.set_read_timeout(absl::ToChronoMilliseconds(options_.request_timeout));
+    server_.set_write_timeout(
+        absl::ToChronoMilliseconds(options_.request_timeout));
+    server_.set_default_headers({{"Cache-Control", "no-store"}});
+    server_.new_task_queue = [this]() -> httplib::TaskQueue* {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        accepting_ = true;
+      }
+      cv_.notify_all();
+      return new WorkersQueue(&workers_);
+    };
+
+    // After the headers, before the body is read: unknown paths and methods
+    // are answered here, so their bodies are never read.
+    server_.set_pre_routing_handler(
+        [this](const httplib::Request& req, httplib::Response& res) {
+          if (current_stream != nullptr) current_stream->SetHeadersDone();
+          const HttpRoute* route = Find(req.path);
+          if (route == nullptr) {
+            SetResponse(PlainResponse(404, "not found"), res);
+            return httplib::Server::HandlerResponse::Handled;
+          }
+          if (!AllowsMethod(*route, req.method)) {
+            HttpResponse response = PlainResponse(405, "method not allowed");
+            response.headers.emplace_back("Allow", AllowHeader(*route));
+            SetResponse(response, res);
+            return httplib::Server::HandlerResponse::Handled;
+          }
+          // Refused unread (cpp-httplib would first read and discard it);
+          // a client still sending may then see a reset, not the 413.
+          uint64_t declared = 0;
+          if (absl::SimpleAtoi(req.get_header_value("Content-Length"),
+                               &declared) &&
+              declared > static_cast<uint64_t>(options_.max_body_bytes)) {
+            SetResponse(PlainResponse(413, BodyTooLargeText(
+                                               options_.max_body_bytes)),
+                        res);
+            return httplib::Server::HandlerResponse::Handled;
+          }
+          return httplib::Server::HandlerResponse::Unhandled;
+        });
+    // Every path reaches Dispatch; the pre-routing handler has let through
+    // only routed paths with an allowed method. HEAD is served by Get.
+    const std::string any = ".*";
+    auto dispatch = [this](const httplib::Request& req,
+                           httplib::Response& res) { Dispatch(req, res); };
+    server_.Get(any, dispatch);
+    server_.Post(any, dispatch);
+    server_.Put(any, dispatch);
+    server_.Patch(any, dispatch);
+    server_.Delete(any, dispatch);
+    server_.Options(any, dispatch);
+
+    // Errors cpp-httplib answers itself (400, 413, 414, ...) get a text
+    // body; its 400 for headers that could not be read becomes 431 or 408
+    // when our stream cut them off.
+    server_.set_error_handler(httplib::Server::HandlerWithResponse(
+        [this](const httplib::Request&, httplib::Response& res) {
+          if (!res.body.empty()) {
+            return httplib::Server::HandlerResponse::Unhandled;
+          }
+          const LimitedSocketStream* stream = current_stream;
+          std::string text = absl::StrCat("HTTP error ", res.status);
+          if (res.status == 413) {
+            text = BodyTooLargeText(options_.max_body_bytes);
+          } else if (stream != nullptr && !stream->headers_done() &&
+                     stream->over_header_budget()) {
+            res.status = 431;
+            text = HeadersTooLargeText(options_.max_header_bytes);
+          } else if (stream != nullptr && !stream->headers_done() &&
+                     stream->timed_out()) {
+            res.status = 408;
+            text = kRequestTimeoutText;
+          }
+          res.set_content(absl::StrCat(text, "\n"), kPlainText);
+          return httplib::Server::HandlerResponse::Handled;
+        }));
+    server_.set_exception_handler([](const httplib::Request& req,
+                                     httplib::Response& res,
+                                     std::exception_ptr) {
+      std::fprintf(stderr, "HTTP request for %s failed inside cpp-httplib\n",
+                   req.path.c_str());
+      SetResponse(PlainResponse(500, "internal error"), res);
+    });
+  }
+
+  const HttpRoute* Find(const std::string& path) const {
+    for (const HttpRoute& route : options_.routes) {
+      if (route.path == path) return &route;
+    }
+    return nullptr;
+  }
+
+  void Dispatch(const httplib::Request& req, httplib::Response& res) {
+    const HttpRoute* route = Find(req.path);
+    if (route == nullptr) {  // cannot happen: pre-routing answered it
+      SetResponse(PlainResponse(404, "not found"), res);
+      return;
+    }
+    SetResponse(CallHandler(*route, ToHttpRequest(req)), res);
+  }
+
+  void Listen() {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return go_ != Go::kWait; });
+      if (go_ == Go::kAbort) return;
+    }
+    server_.listen_after_bind();
+    std::lock_guard<std::mutex> lock(mu_);
+    listener_done_ = true;
+    cv_.notify_all();
+  }
+
+  const HttpServerOptions options_;
+  const ListenAddress address_;
+  RouterServer server_;
+  ConnectionWorkers workers_;
+  std::thread listener_;
+  bool stopped_ = false;
+
+  // std::mutex, not absl: tsan sees pthread (see server/worker_pool.h).
+  std::mutex mu_;
+  std::condition_variable cv_;
+  enum class Go { kWait, kListen, kAbort };
+  Go go_ = Go::kWait;            // guarded by mu_: what the listener does
+  bool accepting_ = false;       // guarded by mu_: the accept loop is up
+  bool listener_done_ = false;   // guarded by mu_
+};
+
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     HttpServerOptions options) {
-  absl::Status status = ValidateOptions(options);
-  if (!status.ok()) return status;
-  std::call_once(civetweb_init_once, [] { mg_init_library(0); });
-
-  std::unique_ptr<HttpServer> server(new HttpServer(std::move(options)));
-  const HttpServerOptions& o = server->options_;
-  const std::string threads = absl::StrCat(o.num_threads);
-  const std::string queue = absl::StrCat(o.connection_queue);
-  const std::string header_bytes = absl::StrCat(o.max_header_bytes);
-  const std::string timeout_ms =
-      absl::StrCat(absl::ToInt64Milliseconds(o.request_timeout));
-  // No document_root: civetweb has nothing to serve on its own, and every
-  // request is answered by HandleRequest anyway.
-  const char* config[] = {"listening_ports",    o.address.c_str(),
-                          "num_threads",        threads.c_str(),
-                          "connection_queue",   queue.c_str(),
-                          "max_request_size",   header_bytes.c_str(),
-                          "request_timeout_ms", timeout_ms.c_str(),
-                          "enable_keep_alive",  "no",
-                          nullptr};
-  mg_callbacks callbacks = {};
-  callbacks.begin_request = &HttpServer::HandleRequest;
-  callbacks.log_message = &LogMessage;
-  mg_init_data init = {};
-  init.callbacks = &callbacks;
-  init.user_data = server.get();
-  init.configuration_options = config;
-  char error_text[kStartErrorBufferBytes] = {};
-  unsigned error_code = 0;
-  mg_error_data error = {};
-  error.code = &error_code;
-  error.text = error_text;
-  error.text_buffer_size = sizeof(error_text);
-  // Side effect (civetweb): SIGPIPE is ignored from here on, as gRPC does.
-  server->context_ = mg_start2(&init, &error);
-  if (server->context_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot start HTTP server on ", o.address, ": ", error_text));
-  }
-  mg_server_port port = {};
-  if (mg_get_server_ports(server->context_, 1, &port) != 1 || port.port <= 0) {
-    return absl::InternalError(
-        absl::StrCat("HTTP server on ", o.address, " reports no bound port"));
-  }
-  server->port_ = port.port;
+  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
+  ListenAddress address = *ParseListenAddress(options.address);
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(address));
+  absl::StatusOr<int> port = impl->Start();
+  if (!port.ok()) return port.status();
+  std::unique_ptr<HttpServer> server(new HttpServer(std::move(impl)));
+  server->port_ = *port;
   return server;
 }
 
-HttpServer::HttpServer(HttpServerOptions options)
-    : options_(std::move(options)) {}
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::Stop() {
-  if (context_ == nullptr) return;
-  sockaddr_in wake_address;
-  const bool can_wake = WakeAddress(options_.address, port_, wake_address);
-  // std::mutex, not absl: tsan sees pthread (see server/worker_pool.h).
-  std::mutex mu;
-  std::condition_variable done_cv;
-  bool done = false;
-  // mg_stop sets the stop flag, then joins the accept loop and the workers
-  // (so in-flight handlers finish first).
-  std::thread stopper([&] {
-    mg_stop(context_);
-    std::lock_guard<std::mutex> lock(mu);
-    done = true;
-    done_cv.notify_one();
-  });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    while (!done_cv.wait_for(lock, kStopWakeInterval, [&] { return done; })) {
-      if (can_wake) WakeAcceptLoop(wake_address);
-    }
-  }
-  stopper.join();
-  context_ = nullptr;
-}
-
-int HttpServer::HandleRequest(mg_connection* conn) {
-  const mg_request_info* info = mg_get_request_info(conn);
-  return static_cast<HttpServer*>(info->user_data)->Dispatch(conn);
-}
-
-int HttpServer::Dispatch(mg_connection* conn) {
-  const mg_request_info* info = mg_get_request_info(conn);
-  HttpRequest request;
-  request.method = info->request_method != nullptr ? info->request_method : "";
-  // local_uri is decoded and cleaned of ".."; null for an absolute URI that
-  // names another host, which no route matches.
-  request.path = info->local_uri != nullptr ? info->local_uri : "";
-  request.query = info->query_string != nullptr ? info->query_string : "";
-  const bool head = request.method == "HEAD";
-
-  const HttpRoute* route = nullptr;
-  for (const HttpRoute& candidate : options_.routes) {
-    if (candidate.path == request.path) route = &candidate;
-  }
-  if (route == nullptr) {
-    SendResponse(conn, head, PlainResponse(404, "not found"));
-    return 404;
-  }
-  if (!AllowsMethod(*route, request.method)) {
-    SendResponse(conn, head, PlainResponse(405, "method not allowed"),
-                 AllowHeader(*route));
-    return 405;
-  }
-  // An oversized body is refused unread; civetweb then closes the
-  // connection, and a client still sending may see a reset, not the 413.
-  if (request.method != "GET" && !head &&
-      !ReadBody(conn, info->content_length, options_.max_body_bytes,
-                request.body)) {
-    SendResponse(conn, head,
-                 PlainResponse(413, absl::StrCat("request body over ",
-                                                 options_.max_body_bytes,
-                                                 " bytes")));
-    return 413;
-  }
-
-  HttpResponse response;
-  try {
-    response = route->handler(request);
-  } catch (const std::exception& e) {
-    // Handlers report errors with a status code; an exception is a bug, and
-    // must not unwind into civetweb's C code.
-    std::fprintf(stderr, "HTTP handler for %s threw: %s\n",
-                 route->path.c_str(), e.what());
-    response = PlainResponse(500, "internal error");
-  } catch (...) {
-    std::fprintf(stderr, "HTTP handler for %s threw\n", route->path.c_str());
-    response = PlainResponse(500, "internal error");
-  }
-  if (response.status < kMinHttpStatus || response.status > kMaxHttpStatus) {
-    std::fprintf(stderr, "HTTP handler for %s returned status %d\n",
-                 route->path.c_str(), response.status);
-    response = PlainResponse(500, "internal error");
-  }
-  SendResponse(conn, head, response);
-  return response.status;
-}
+void HttpServer::Stop() { impl_->Stop(); }
 
 }  // namespace sam2

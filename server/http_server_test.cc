@@ -2,6 +2,10 @@
 // ephemeral port, with a minimal HTTP/1.0 client written on POSIX sockets
 // (hermetic: port 0, no sleeps; the server closes each connection, so the
 // client reads to EOF).
+//
+// The binary links tests/util:large_static_tls: every test here runs in a
+// process with 256 KiB of static TLS, where a server thread created with a
+// small fixed stack (civetweb's 100 KiB) cannot start.
 
 #include "server/http_server.h"
 
@@ -24,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "tests/util/large_static_tls.h"
 
 namespace sam2 {
 namespace {
@@ -204,6 +209,101 @@ TEST(HttpServerRoutesTest, PostRouteReceivesBodyWithinLimit) {
   EXPECT_EQ(Get(port, "/invocations").status, 405);
 }
 
+TEST(HttpServerRoutesTest, ServesFromThreadsThatHoldTheLargeStaticTls) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  HttpRoute tls;
+  tls.path = "/tls";
+  tls.handler = [](const HttpRequest&) {
+    HttpResponse response;
+    response.body = absl::StrCat(TouchLargeStaticTls());
+    return response;
+  };
+  options.routes.push_back(tls);
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  ClientResponse response = Get((*server)->port(), "/tls");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, absl::StrCat(kLargeStaticTlsBytes));
+}
+
+TEST(HttpServerRoutesTest, HandlerSeesRequestHeadersAndSetsResponseHeaders) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  HttpRoute echo;
+  echo.path = "/echo";
+  echo.methods = {"POST"};
+  echo.handler = [](const HttpRequest& request) {
+    HttpResponse response;
+    const std::string* session = request.Header("x-session-id");
+    response.body = absl::StrCat(session ? *session : "none", "|",
+                                 request.query, "|", request.body);
+    response.headers.emplace_back("X-Closed-Session-Id", "abc");
+    return response;
+  };
+  options.routes.push_back(echo);
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  ClientResponse response = SendRaw(
+      (*server)->port(),
+      "POST /echo?a=1&b=2 HTTP/1.1\r\nHost: x\r\nX-Session-ID: s1\r\n"
+      "Content-Length: 4\r\n\r\nbody");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "s1|a=1&b=2|body");
+  EXPECT_EQ(response.headers["x-closed-session-id"], "abc");
+  EXPECT_EQ(response.headers["connection"], "close");
+  EXPECT_EQ(response.headers["cache-control"], "no-store");
+}
+
+TEST(HttpServerLimitsTest, OversizedHeadersGet431) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.max_header_bytes = 1024;
+  options.routes.push_back(HealthRoute("/ping", [] { return true; }));
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  // Many short headers: each line is small, the whole is not.
+  std::string raw = "GET /ping HTTP/1.0\r\n";
+  for (int i = 0; i < 200; ++i) absl::StrAppend(&raw, "X-H", i, ": v\r\n");
+  raw += "\r\n";
+  ClientResponse response = SendRaw(port, raw);
+  EXPECT_EQ(response.status, 431);
+  EXPECT_EQ(response.body, "request line and headers over 1024 bytes\n");
+  // Headers within the budget are served.
+  EXPECT_EQ(SendRaw(port, "GET /ping HTTP/1.0\r\nX-A: b\r\n\r\n").status,
+            200);
+}
+
+TEST(HttpServerLimitsTest, StalledRequestGets408) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.request_timeout = absl::Milliseconds(200);
+  options.routes.push_back(HealthRoute("/ping", [] { return true; }));
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  // The request line never ends: the server's deadline answers for it.
+  ClientResponse response = SendRaw((*server)->port(), "GET /ping HTTP/1.0\r\n");
+  EXPECT_EQ(response.status, 408);
+}
+
+TEST(HttpServerLimitsTest, DeclaredBodyOverTheLimitIs413UnreadAndNamed) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.max_body_bytes = 100;
+  HttpRoute sink;
+  sink.path = "/sink";
+  sink.methods = {"POST"};
+  sink.handler = [](const HttpRequest&) { return HttpResponse(); };
+  options.routes.push_back(sink);
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  ClientResponse response = SendRaw(
+      (*server)->port(), "POST /sink HTTP/1.0\r\nContent-Length: 101\r\n\r\n");
+  EXPECT_EQ(response.status, 413);
+  EXPECT_EQ(response.body, "request body over 100 bytes\n");
+}
+
 TEST(HttpServerRoutesTest, HandlerFailuresBecome500) {
   HttpServerOptions options;
   options.address = "127.0.0.1:0";
@@ -247,6 +347,24 @@ TEST(HttpServerStartTest, PortInUseIsUnavailable) {
   auto second = HttpServer::Start(options);
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable)
       << second.status();
+  // The message names the address and the system's reason.
+  EXPECT_EQ(second.status().message(),
+            absl::StrCat("cannot start HTTP server on ", options.address,
+                         ": bind ", options.address,
+                         ": Address already in use"));
+}
+
+TEST(HttpServerStartTest, ListensOnIpv6Loopback) {
+  HttpServerOptions options;
+  options.address = "[::1]:0";
+  options.routes.push_back(HealthRoute("/ping", [] { return true; }));
+  auto server = HttpServer::Start(options);
+  if (!server.ok() &&
+      absl::StrContains(server.status().message(), "Cannot assign")) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << server.status();
+  }
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_GT((*server)->port(), 0);
 }
 
 TEST(HttpServerStartTest, RejectsBadOptions) {

@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <memory>
 #include <iostream>
 #include <string>
 
@@ -23,6 +24,7 @@
 #include "absl/time/time.h"
 #include "model/model_loader.h"
 #include "server/server_app.h"
+#include "server/thread_stacks.h"
 
 ABSL_FLAG(std::string, address, "0.0.0.0:50051",
           "gRPC listen address host:port (port 0 picks a free port).");
@@ -90,6 +92,9 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any OpenCV call starts TBB's threads; lives until exit.
+  const std::unique_ptr<sam2::ThreadStacks> thread_stacks =
+      sam2::ThreadStacks::Install();
 
   std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
   bool meaningless = false;

@@ -1,10 +1,18 @@
 // Runs the real sam2_server binary: it loads the micro checkpoint, answers a
 // gRPC health check with SERVING, and exits 0 on SIGTERM; a bad checkpoint
-// makes it exit non-zero with a message that names the problem.
+// or an address it cannot listen on makes it exit non-zero with a message
+// that names the problem. Under tests/util:libthread_stack_probe.so (256 KiB
+// of static TLS, as OpenBLAS + LibTorch + CUDA bring on a user's machine)
+// it still serves both sides, and no thread of it has a fixed stack size.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,20 +20,31 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "protos/grpc/health/v1/health.grpc.pb.h"
+#include "tests/util/large_static_tls.h"
 
 namespace {
 
 constexpr char kServer[] = "server/sam2_server";
 constexpr char kCheckpoint[] = "tests/fixtures/sam2.1-micro/model.pt";
+constexpr char kStackProbe[] = "tests/util/libthread_stack_probe.so";
 constexpr int kStartTimeoutMs = 60000;
+constexpr int kHttpTimeoutSeconds = 10;
+
+extern "C" char** environ;
 
 struct Child {
   pid_t pid = -1;
@@ -33,7 +52,20 @@ struct Child {
   int err_fd = -1;  // child's stderr
 };
 
-Child Spawn(const std::vector<std::string>& args) {
+// Starts `args` with this process's environment plus `extra_env`
+// ("NAME=value" each, set after the inherited ones so they win).
+Child Spawn(const std::vector<std::string>& args,
+            const std::vector<std::string>& extra_env = {}) {
+  // Built before fork: the child only calls async-signal-safe functions.
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  for (const std::string& e : extra_env) {
+    envp.push_back(const_cast<char*>(e.c_str()));
+  }
+  envp.push_back(nullptr);
   int out[2], err[2];
   EXPECT_EQ(pipe(out), 0);
   EXPECT_EQ(pipe(err), 0);
@@ -44,10 +76,7 @@ Child Spawn(const std::vector<std::string>& args) {
     dup2(err[1], 2);
     close(out[0]);
     close(err[0]);
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   close(out[1]);
@@ -85,6 +114,7 @@ int WaitExit(pid_t pid) {
 
 TEST(ServerMainTest, ServesHealthAndStopsCleanlyOnSigterm) {
   Child c = Spawn({kServer, "--address=127.0.0.1:0",
+                   "--http_address=127.0.0.1:0",
                    absl::StrCat("--checkpoint=", kCheckpoint)});
   std::string line = ReadUntil(c.out_fd, "\n", kStartTimeoutMs);
   absl::string_view rest = line;
@@ -138,6 +168,154 @@ TEST(ServerMainTest, FailsClearlyWithoutAUsableCheckpoint) {
   err = ReadUntil(none.err_fd, "", kStartTimeoutMs);
   EXPECT_EQ(WaitExit(none.pid), 2) << err;
   EXPECT_NE(err.find("--checkpoint is required"), std::string::npos) << err;
+}
+
+// A TCP socket listening on 127.0.0.1 on a free port; closed on destruction.
+struct Squatter {
+  Squatter() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = {};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(listen(fd, 1), 0);
+    EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port = ntohs(addr.sin_port);
+  }
+  ~Squatter() { close(fd); }
+  int fd = -1;
+  int port = 0;
+};
+
+// GET http://127.0.0.1:port/path with a minimal HTTP/1.0 client; returns the
+// status code (0 if there was no parseable answer).
+int HttpStatus(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  timeval timeout = {kHttpTimeoutSeconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string reply;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) reply.append(buf, n);
+    }
+  }
+  close(fd);
+  int status = 0;
+  // "HTTP/1.1 200 OK"
+  if (reply.size() >= 12) (void)absl::SimpleAtoi(reply.substr(9, 3), &status);
+  return status;
+}
+
+// glibc's default thread stack size; the server inherits our RLIMIT_STACK.
+size_t DefaultStackBytes() {
+  pthread_attr_t attr;
+  size_t bytes = 0;
+  EXPECT_EQ(pthread_getattr_default_np(&attr), 0);
+  pthread_attr_getstacksize(&attr, &bytes);
+  pthread_attr_destroy(&attr);
+  return bytes;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(ServerMainTest, ServesUnderLargeStaticTlsWithNoFixedThreadStacks) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string probe_log =
+      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/stack_probe.log");
+  std::remove(probe_log.c_str());
+  Child c = Spawn({kServer, "--address=127.0.0.1:0",
+                   "--http_address=127.0.0.1:0",
+                   absl::StrCat("--checkpoint=", kCheckpoint)},
+                  {absl::StrCat("LD_PRELOAD=", kStackProbe),
+                   absl::StrCat("SAM2_STACK_PROBE_LOG=", probe_log)});
+  std::string line = ReadUntil(c.out_fd, "\n", kStartTimeoutMs);
+  absl::string_view rest = line;
+  ASSERT_TRUE(absl::ConsumePrefix(&rest, "sam2_server listening on port "))
+      << "stdout: " << line << "\nstderr: " << ReadUntil(c.err_fd, "", 1000);
+  int grpc_port = 0;
+  ASSERT_TRUE(
+      absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(rest), &grpc_port));
+  // "sam2_server: metrics at http://127.0.0.1:PORT/metrics" came before.
+  std::string err = ReadUntil(c.err_fd, "/metrics\n", kStartTimeoutMs);
+  const size_t at = err.find("metrics at http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << err;
+  int http_port = 0;
+  const size_t digits = at + std::string("metrics at http://127.0.0.1:").size();
+  ASSERT_TRUE(absl::SimpleAtoi(
+      err.substr(digits, err.find('/', digits) - digits), &http_port))
+      << err;
+
+  EXPECT_EQ(HttpStatus(http_port, "/ping"), 200);
+  EXPECT_EQ(HttpStatus(http_port, "/healthz"), 200);
+  EXPECT_EQ(HttpStatus(http_port, "/metrics"), 200);
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
+                                     grpc::InsecureChannelCredentials());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
+      &ctx, grpc::health::v1::HealthCheckRequest(), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  err += ReadUntil(c.err_fd, "stopped", kStartTimeoutMs);
+  EXPECT_EQ(WaitExit(c.pid), 0) << err;
+  // The probe was active: its TLS block was in the process.
+  const std::string log = ReadFile(probe_log);
+  const std::string loaded =
+      absl::StrCat("thread_stack_probe loaded ", sam2::kLargeStaticTlsBytes);
+  EXPECT_TRUE(absl::StartsWith(log, loaded + "\n")) << log;
+  // Every stack size fixed in the process (only oneTBB fixes one, see
+  // server/thread_stacks.h) is glibc's default: no library's own.
+  for (absl::string_view entry : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    if (entry == loaded) continue;
+    EXPECT_EQ(entry, absl::StrCat("pthread_attr_setstacksize ",
+                                  DefaultStackBytes()));
+  }
+}
+
+// Starts the server with `flag` (--address or --http_address) on a port that
+// another socket holds: it must exit 1, name the address and the system's
+// reason, and never say it is listening.
+void ExpectExitOnTakenPort(const std::string& flag, const std::string& other,
+                           const std::string& side) {
+  Squatter squatter;
+  const std::string address = absl::StrCat("127.0.0.1:", squatter.port);
+  Child c = Spawn({kServer, absl::StrCat(flag, "=", address),
+                   absl::StrCat(other, "=127.0.0.1:0"), "--warm_up=false",
+                   absl::StrCat("--checkpoint=", kCheckpoint)});
+  std::string err = ReadUntil(c.err_fd, "", kStartTimeoutMs);
+  std::string out = ReadUntil(c.out_fd, "", 1000);
+  EXPECT_EQ(WaitExit(c.pid), 1) << err;
+  EXPECT_TRUE(absl::StrContains(
+      err, absl::StrCat("cannot start ", side, " server on ", address,
+                        ": bind ", address, ": Address already in use")))
+      << err;
+  EXPECT_EQ(out, "");
+}
+
+TEST(ServerMainTest, HttpAddressInUseExitsOneNamingTheCause) {
+  ExpectExitOnTakenPort("--http_address", "--address", "HTTP");
+}
+
+TEST(ServerMainTest, GrpcAddressInUseExitsOneNamingTheCause) {
+  ExpectExitOnTakenPort("--address", "--http_address", "gRPC");
 }
 
 }  // namespace
