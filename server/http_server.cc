@@ -616,12 +616,11 @@ class HttpServer::Impl {
           // Refused unread (cpp-httplib would first read and discard it);
           // a client still sending may then see a reset, not the 413.
           uint64_t declared = 0;
+          const int64_t limit = BodyLimit(*route);
           if (absl::SimpleAtoi(req.get_header_value("Content-Length"),
                                &declared) &&
-              declared > static_cast<uint64_t>(options_.max_body_bytes)) {
-            SetResponse(PlainResponse(413, BodyTooLargeText(
-                                               options_.max_body_bytes)),
-                        res);
+              declared > static_cast<uint64_t>(limit)) {
+            SetResponse(PlainResponse(413, BodyTooLargeText(limit)), res);
             return httplib::Server::HandlerResponse::Handled;
           }
           return httplib::Server::HandlerResponse::Unhandled;
@@ -684,7 +683,19 @@ class HttpServer::Impl {
       SetResponse(PlainResponse(404, "not found"), res);
       return;
     }
+    // A chunked body carries no length up front: checked once read.
+    const int64_t limit = BodyLimit(*route);
+    if (static_cast<int64_t>(req.body.size()) > limit) {
+      SetResponse(PlainResponse(413, BodyTooLargeText(limit)), res);
+      return;
+    }
     SetResponse(CallHandler(*route, ToHttpRequest(req)), res);
+  }
+
+  int64_t BodyLimit(const HttpRoute& route) const {
+    return route.max_body_bytes < 0
+               ? options_.max_body_bytes
+               : std::min(route.max_body_bytes, options_.max_body_bytes);
   }
 
   void Listen() {

@@ -93,6 +93,9 @@ struct HttpRoute {
   // Methods served; "HEAD" is implied by "GET" (headers only). Others: 405.
   std::vector<std::string> methods = {"GET"};
   HttpHandler handler;
+  // This route's body limit when below the server's (413 beyond it, a
+  // declared length refused unread); negative: the server's.
+  int64_t max_body_bytes = -1;
 };
 
 // GET `path` → 200 "OK\n" when healthy() is true, else 503 "unhealthy\n".

@@ -9,106 +9,24 @@
 
 #include "server/http_server.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <map>
 #include <stdexcept>
 #include <string>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "tests/util/http_client.h"
 #include "tests/util/large_static_tls.h"
 
 namespace sam2 {
 namespace {
-
-// A hung server fails the test instead of hanging it.
-constexpr int kClientTimeoutSeconds = 10;
-
-struct ClientResponse {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-cased names
-  std::string body;
-};
-
-// Sends `raw` to 127.0.0.1:port and parses the reply read to EOF.
-ClientResponse SendRaw(int port, const std::string& raw) {
-  ClientResponse result;
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  if (fd < 0) return result;
-  timeval timeout = {kClientTimeoutSeconds, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ADD_FAILURE() << "connect to port " << port << " failed";
-    close(fd);
-    return result;
-  }
-  size_t sent = 0;
-  while (sent < raw.size()) {
-    const ssize_t n = send(fd, raw.data() + sent, raw.size() - sent, 0);
-    if (n <= 0) break;
-    sent += n;
-  }
-  std::string reply;
-  char buf[4096];
-  while (true) {
-    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    reply.append(buf, n);
-  }
-  close(fd);
-
-  const size_t end_of_headers = reply.find("\r\n\r\n");
-  if (end_of_headers == std::string::npos) {
-    ADD_FAILURE() << "malformed reply: " << reply;
-    return result;
-  }
-  result.body = reply.substr(end_of_headers + 4);
-  std::vector<std::string> lines =
-      absl::StrSplit(reply.substr(0, end_of_headers), "\r\n");
-  // "HTTP/1.1 200 OK"
-  std::vector<std::string> status_line = absl::StrSplit(lines[0], ' ');
-  EXPECT_GE(status_line.size(), 2u) << lines[0];
-  EXPECT_TRUE(absl::StartsWith(lines[0], "HTTP/1.")) << lines[0];
-  if (status_line.size() >= 2) {
-    EXPECT_TRUE(absl::SimpleAtoi(status_line[1], &result.status)) << lines[0];
-  }
-  for (size_t i = 1; i < lines.size(); ++i) {
-    const size_t colon = lines[i].find(':');
-    if (colon == std::string::npos) continue;
-    result.headers[absl::AsciiStrToLower(lines[i].substr(0, colon))] =
-        std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
-  }
-  return result;
-}
-
-ClientResponse Get(int port, absl::string_view path,
-                   absl::string_view method = "GET") {
-  return SendRaw(port, absl::StrCat(method, " ", path, " HTTP/1.0\r\n\r\n"));
-}
-
-ClientResponse Post(int port, absl::string_view path, absl::string_view body) {
-  return SendRaw(port, absl::StrCat("POST ", path,
-                                    " HTTP/1.0\r\nContent-Length: ",
-                                    body.size(), "\r\n\r\n", body));
-}
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -131,7 +49,7 @@ class HttpServerTest : public ::testing::Test {
 
 TEST_F(HttpServerTest, ServesMetrics) {
   StartServer();
-  ClientResponse response = Get(server_->port(), "/metrics");
+  HttpReply response = HttpGet(server_->port(), "/metrics");
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.headers["content-type"],
             "text/plain; version=0.0.4; charset=utf-8");
@@ -143,40 +61,40 @@ TEST_F(HttpServerTest, PingAndHealthzFollowHealth) {
   StartServer();
   for (const char* path : {"/ping", "/healthz"}) {
     healthy_ = true;
-    ClientResponse response = Get(server_->port(), path);
+    HttpReply response = HttpGet(server_->port(), path);
     EXPECT_EQ(response.status, 200) << path;
     EXPECT_EQ(response.body, "OK\n") << path;
     healthy_ = false;
-    response = Get(server_->port(), path);
+    response = HttpGet(server_->port(), path);
     EXPECT_EQ(response.status, 503) << path;
   }
 }
 
 TEST_F(HttpServerTest, UnknownPathIs404) {
   StartServer();
-  EXPECT_EQ(Get(server_->port(), "/nope").status, 404);
-  EXPECT_EQ(Get(server_->port(), "/").status, 404);
+  EXPECT_EQ(HttpGet(server_->port(), "/nope").status, 404);
+  EXPECT_EQ(HttpGet(server_->port(), "/").status, 404);
   // Exact matches only: no prefixes, no directory or file serving.
-  EXPECT_EQ(Get(server_->port(), "/metrics/x").status, 404);
-  EXPECT_EQ(Get(server_->port(), "/../etc/passwd").status, 404);
+  EXPECT_EQ(HttpGet(server_->port(), "/metrics/x").status, 404);
+  EXPECT_EQ(HttpGet(server_->port(), "/../etc/passwd").status, 404);
 }
 
 TEST_F(HttpServerTest, QueryStringDoesNotChangeTheRoute) {
   StartServer();
-  EXPECT_EQ(Get(server_->port(), "/ping?x=1").status, 200);
+  EXPECT_EQ(HttpGet(server_->port(), "/ping?x=1").status, 200);
 }
 
 TEST_F(HttpServerTest, WrongMethodIs405WithAllow) {
   StartServer();
-  ClientResponse response = Post(server_->port(), "/metrics", "x");
+  HttpReply response = HttpPost(server_->port(), "/metrics", "x");
   EXPECT_EQ(response.status, 405);
   EXPECT_EQ(response.headers["allow"], "GET, HEAD");
-  EXPECT_EQ(Get(server_->port(), "/ping", "DELETE").status, 405);
+  EXPECT_EQ(HttpGet(server_->port(), "/ping", "DELETE").status, 405);
 }
 
 TEST_F(HttpServerTest, HeadSendsHeadersOnly) {
   StartServer();
-  ClientResponse response = Get(server_->port(), "/metrics", "HEAD");
+  HttpReply response = HttpGet(server_->port(), "/metrics", "HEAD");
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.headers["content-length"], "21");
   EXPECT_EQ(response.body, "");
@@ -200,13 +118,13 @@ TEST(HttpServerRoutesTest, PostRouteReceivesBodyWithinLimit) {
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
 
-  ClientResponse response = Post(port, "/invocations", "12345678");
+  HttpReply response = HttpPost(port, "/invocations", "12345678");
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.headers["content-type"], "application/octet-stream");
   EXPECT_EQ(response.body, "POST:12345678");
 
-  EXPECT_EQ(Post(port, "/invocations", "123456789").status, 413);
-  EXPECT_EQ(Get(port, "/invocations").status, 405);
+  EXPECT_EQ(HttpPost(port, "/invocations", "123456789").status, 413);
+  EXPECT_EQ(HttpGet(port, "/invocations").status, 405);
 }
 
 TEST(HttpServerRoutesTest, ServesFromThreadsThatHoldTheLargeStaticTls) {
@@ -222,7 +140,7 @@ TEST(HttpServerRoutesTest, ServesFromThreadsThatHoldTheLargeStaticTls) {
   options.routes.push_back(tls);
   auto server = HttpServer::Start(std::move(options));
   ASSERT_TRUE(server.ok()) << server.status();
-  ClientResponse response = Get((*server)->port(), "/tls");
+  HttpReply response = HttpGet((*server)->port(), "/tls");
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.body, absl::StrCat(kLargeStaticTlsBytes));
 }
@@ -244,7 +162,7 @@ TEST(HttpServerRoutesTest, HandlerSeesRequestHeadersAndSetsResponseHeaders) {
   options.routes.push_back(echo);
   auto server = HttpServer::Start(std::move(options));
   ASSERT_TRUE(server.ok()) << server.status();
-  ClientResponse response = SendRaw(
+  HttpReply response = HttpExchange(
       (*server)->port(),
       "POST /echo?a=1&b=2 HTTP/1.1\r\nHost: x\r\nX-Session-ID: s1\r\n"
       "Content-Length: 4\r\n\r\nbody");
@@ -267,11 +185,11 @@ TEST(HttpServerLimitsTest, OversizedHeadersGet431) {
   std::string raw = "GET /ping HTTP/1.0\r\n";
   for (int i = 0; i < 200; ++i) absl::StrAppend(&raw, "X-H", i, ": v\r\n");
   raw += "\r\n";
-  ClientResponse response = SendRaw(port, raw);
+  HttpReply response = HttpExchange(port, raw);
   EXPECT_EQ(response.status, 431);
   EXPECT_EQ(response.body, "request line and headers over 1024 bytes\n");
   // Headers within the budget are served.
-  EXPECT_EQ(SendRaw(port, "GET /ping HTTP/1.0\r\nX-A: b\r\n\r\n").status,
+  EXPECT_EQ(HttpExchange(port, "GET /ping HTTP/1.0\r\nX-A: b\r\n\r\n").status,
             200);
 }
 
@@ -283,7 +201,7 @@ TEST(HttpServerLimitsTest, StalledRequestGets408) {
   auto server = HttpServer::Start(std::move(options));
   ASSERT_TRUE(server.ok()) << server.status();
   // The request line never ends: the server's deadline answers for it.
-  ClientResponse response = SendRaw((*server)->port(), "GET /ping HTTP/1.0\r\n");
+  HttpReply response = HttpExchange((*server)->port(), "GET /ping HTTP/1.0\r\n");
   EXPECT_EQ(response.status, 408);
 }
 
@@ -298,10 +216,39 @@ TEST(HttpServerLimitsTest, DeclaredBodyOverTheLimitIs413UnreadAndNamed) {
   options.routes.push_back(sink);
   auto server = HttpServer::Start(std::move(options));
   ASSERT_TRUE(server.ok()) << server.status();
-  ClientResponse response = SendRaw(
+  HttpReply response = HttpExchange(
       (*server)->port(), "POST /sink HTTP/1.0\r\nContent-Length: 101\r\n\r\n");
   EXPECT_EQ(response.status, 413);
   EXPECT_EQ(response.body, "request body over 100 bytes\n");
+}
+
+TEST(HttpServerLimitsTest, RouteBodyLimitBelowTheServers) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.max_body_bytes = 100;
+  HttpRoute small;
+  small.path = "/small";
+  small.methods = {"POST"};
+  small.max_body_bytes = 4;
+  small.handler = [](const HttpRequest& request) {
+    HttpResponse response;
+    response.body = request.body;
+    return response;
+  };
+  options.routes.push_back(small);
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  EXPECT_EQ(HttpPost(port, "/small", "1234").body, "1234");
+  HttpReply declared = HttpPost(port, "/small", "12345");
+  EXPECT_EQ(declared.status, 413);
+  EXPECT_EQ(declared.body, "request body over 4 bytes\n");
+  // Chunked: no declared length; refused once read.
+  HttpReply chunked = HttpExchange(
+      port,
+      "POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.status, 413);
 }
 
 TEST(HttpServerRoutesTest, HandlerFailuresBecome500) {
@@ -322,10 +269,10 @@ TEST(HttpServerRoutesTest, HandlerFailuresBecome500) {
   options.routes = {throws, bad_status};
   auto server = HttpServer::Start(std::move(options));
   ASSERT_TRUE(server.ok()) << server.status();
-  EXPECT_EQ(Get((*server)->port(), "/throws").status, 500);
-  EXPECT_EQ(Get((*server)->port(), "/bad-status").status, 500);
+  EXPECT_EQ(HttpGet((*server)->port(), "/throws").status, 500);
+  EXPECT_EQ(HttpGet((*server)->port(), "/bad-status").status, 500);
   // The server is still serving.
-  EXPECT_EQ(Get((*server)->port(), "/nope").status, 404);
+  EXPECT_EQ(HttpGet((*server)->port(), "/nope").status, 404);
 }
 
 TEST(HttpServerStartTest, TwoServersOnPortZeroGetDistinctPorts) {
@@ -406,7 +353,7 @@ TEST(HttpServerStartTest, StopIsIdempotentAndClosesThePort) {
   auto server = HttpServer::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
-  EXPECT_EQ(Get(port, "/ping").status, 200);
+  EXPECT_EQ(HttpGet(port, "/ping").status, 200);
   (*server)->Stop();
   (*server)->Stop();
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

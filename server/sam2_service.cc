@@ -28,21 +28,6 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext* ctx) {
   return absl::FromChrono(deadline);
 }
 
-// Holds a session's exclusivity for one operation (Session::BeginExclusive).
-class ExclusiveOp {
- public:
-  ExclusiveOp(Session& session, absl::string_view operation)
-      : session_(session), status_(session.BeginExclusive(operation)) {}
-  ~ExclusiveOp() {
-    if (status_.ok()) session_.EndExclusive();
-  }
-  const absl::Status& status() const { return status_; }
-
- private:
-  Session& session_;
-  absl::Status status_;
-};
-
 }  // namespace
 
 // One unary call: finishes its reactor exactly once and records the call's
@@ -147,7 +132,7 @@ grpc::ServerUnaryReactor* Sam2Service::RunExclusive(
   return call.Run(worker, [this, s = std::move(session),
                            operation = std::string(operation),
                            body = std::move(body)]() -> absl::Status {
-    ExclusiveOp exclusive(*s, operation);
+    ScopedExclusive exclusive(*s, operation);
     if (!exclusive.status().ok()) return exclusive.status();
     absl::Status status = body(*s);
     // The operation may have changed the session's size, even when it

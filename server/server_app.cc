@@ -200,6 +200,17 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
         HealthRoute("/ping", [self] { return self->serving(); }));
     http_options.routes.push_back(
         HealthRoute("/healthz", [self] { return self->serving(); }));
+    if (options.invocations) {
+      InvocationsOptions invocations;
+      invocations.model = m.image;
+      invocations.store = store;
+      invocations.pool = pool;
+      invocations.metrics = metrics_ptr;
+      invocations.limits = options.limits.image;
+      Sam2Service* service = app->service_.get();
+      invocations.draining = [service] { return service->draining(); };
+      http_options.routes.push_back(InvocationsRoute(std::move(invocations)));
+    }
     absl::StatusOr<std::unique_ptr<HttpServer>> http =
         HttpServer::Start(http_options);
     if (!http.ok()) return http.status();

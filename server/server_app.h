@@ -30,6 +30,7 @@
 #include "protos/sam2/v1/sam2.pb.h"
 #include "server/grpc_server.h"
 #include "server/http_server.h"
+#include "server/invocations.h"
 #include "server/sam2_service.h"
 #include "server/service_metrics.h"
 #include "server/worker_pool.h"
@@ -59,6 +60,8 @@ struct ServerAppOptions {
   GrpcServerOptions grpc;
   // HTTP side (/metrics, /ping, /healthz); empty: none.
   std::string http_address = "0.0.0.0:9090";
+  // Also serve SageMaker's POST /invocations there (server/invocations.h).
+  bool invocations = true;
   // One worker per device; LibTorch's intra-op threads (0: its default).
   int queue_capacity = 64;
   int intra_op_threads = 0;

@@ -29,8 +29,11 @@
 ABSL_FLAG(std::string, address, "0.0.0.0:50051",
           "gRPC listen address host:port (port 0 picks a free port).");
 ABSL_FLAG(std::string, http_address, "0.0.0.0:9090",
-          "HTTP address for /metrics (Prometheus), /ping and /healthz; "
-          "empty disables the HTTP side.");
+          "HTTP address for /metrics (Prometheus), /ping, /healthz and "
+          "SageMaker's POST /invocations; empty disables the HTTP side.");
+ABSL_FLAG(bool, invocations, true,
+          "Serve SageMaker's POST /invocations on the HTTP side (image "
+          "segmentation with stateful sessions; 6 MB bodies, 60 s limit).");
 ABSL_FLAG(std::string, checkpoint, "",
           "Model weights: an official SAM 2 / 2.1 .pt checkpoint or a "
           ".safetensors file.");
@@ -135,6 +138,7 @@ int main(int argc, char** argv) {
   options.grpc.max_receive_message_bytes =
       absl::GetFlag(FLAGS_max_receive_message_bytes);
   options.http_address = absl::GetFlag(FLAGS_http_address);
+  options.invocations = absl::GetFlag(FLAGS_invocations);
   options.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
   options.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
   options.sessions.max_sessions = absl::GetFlag(FLAGS_max_sessions);

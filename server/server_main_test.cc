@@ -12,7 +12,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +33,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "protos/grpc/health/v1/health.grpc.pb.h"
+#include "tests/util/http_client.h"
 #include "tests/util/large_static_tls.h"
 
 namespace {
@@ -42,7 +42,6 @@ constexpr char kServer[] = "server/sam2_server";
 constexpr char kCheckpoint[] = "tests/fixtures/sam2.1-micro/model.pt";
 constexpr char kStackProbe[] = "tests/util/libthread_stack_probe.so";
 constexpr int kStartTimeoutMs = 60000;
-constexpr int kHttpTimeoutSeconds = 10;
 
 extern "C" char** environ;
 
@@ -188,34 +187,6 @@ struct Squatter {
   int port = 0;
 };
 
-// GET http://127.0.0.1:port/path with a minimal HTTP/1.0 client; returns the
-// status code (0 if there was no parseable answer).
-int HttpStatus(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  timeval timeout = {kHttpTimeoutSeconds, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string reply;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
-    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-        static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) reply.append(buf, n);
-    }
-  }
-  close(fd);
-  int status = 0;
-  // "HTTP/1.1 200 OK"
-  if (reply.size() >= 12) (void)absl::SimpleAtoi(reply.substr(9, 3), &status);
-  return status;
-}
-
 // glibc's default thread stack size; the server inherits our RLIMIT_STACK.
 size_t DefaultStackBytes() {
   pthread_attr_t attr;
@@ -260,9 +231,9 @@ TEST(ServerMainTest, ServesUnderLargeStaticTlsWithNoFixedThreadStacks) {
       err.substr(digits, err.find('/', digits) - digits), &http_port))
       << err;
 
-  EXPECT_EQ(HttpStatus(http_port, "/ping"), 200);
-  EXPECT_EQ(HttpStatus(http_port, "/healthz"), 200);
-  EXPECT_EQ(HttpStatus(http_port, "/metrics"), 200);
+  EXPECT_EQ(sam2::HttpGet(http_port, "/ping").status, 200);
+  EXPECT_EQ(sam2::HttpGet(http_port, "/healthz").status, 200);
+  EXPECT_EQ(sam2::HttpGet(http_port, "/metrics").status, 200);
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
                                      grpc::InsecureChannelCredentials());
   grpc::ClientContext ctx;

@@ -29,6 +29,15 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // grpc::Status::error_details() is not carried.
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
+// absl → the HTTP status the HTTP side answers with (the mapping Google's
+// APIs publish for gRPC codes over HTTP): OK 200, INVALID_ARGUMENT /
+// FAILED_PRECONDITION / OUT_OF_RANGE 400, UNAUTHENTICATED 401,
+// PERMISSION_DENIED 403, NOT_FOUND 404, ABORTED / ALREADY_EXISTS 409,
+// RESOURCE_EXHAUSTED 429, CANCELLED 499, UNIMPLEMENTED 501, UNAVAILABLE 503,
+// DEADLINE_EXCEEDED 504; everything else (INTERNAL, UNKNOWN, DATA_LOSS,
+// non-canonical) 500.
+int HttpStatusOf(absl::StatusCode code);
+
 // "OK", "CANCELLED", "INVALID_ARGUMENT", ... — the canonical name, stable for
 // metrics labels. A non-canonical code is named "UNKNOWN" so a label is never
 // empty. The view points at static storage.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -115,6 +116,32 @@ TEST(FromGrpcStatusTest, RoundTripsEveryCanonicalCode) {
     SCOPED_TRACE(c.name);
     absl::Status original(c.absl_code, "round trip");
     EXPECT_EQ(FromGrpcStatus(ToGrpcStatus(original)), original);
+  }
+}
+
+TEST(HttpStatusOfTest, MapsEveryCanonicalCode) {
+  const std::vector<std::pair<absl::StatusCode, int>> expected = {
+      {absl::StatusCode::kOk, 200},
+      {absl::StatusCode::kCancelled, 499},
+      {absl::StatusCode::kUnknown, 500},
+      {absl::StatusCode::kInvalidArgument, 400},
+      {absl::StatusCode::kDeadlineExceeded, 504},
+      {absl::StatusCode::kNotFound, 404},
+      {absl::StatusCode::kAlreadyExists, 409},
+      {absl::StatusCode::kPermissionDenied, 403},
+      {absl::StatusCode::kResourceExhausted, 429},
+      {absl::StatusCode::kFailedPrecondition, 400},
+      {absl::StatusCode::kAborted, 409},
+      {absl::StatusCode::kOutOfRange, 400},
+      {absl::StatusCode::kUnimplemented, 501},
+      {absl::StatusCode::kInternal, 500},
+      {absl::StatusCode::kUnavailable, 503},
+      {absl::StatusCode::kDataLoss, 500},
+      {absl::StatusCode::kUnauthenticated, 401},
+      {static_cast<absl::StatusCode>(99), 500},
+  };
+  for (const auto& [code, http] : expected) {
+    EXPECT_EQ(HttpStatusOf(code), http) << StatusCodeName(code);
   }
 }
 

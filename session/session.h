@@ -130,6 +130,25 @@ class Session {
   absl::Status removed_ ABSL_GUARDED_BY(mu_);
 };
 
+// Holds a session's exclusivity for one scope: BeginExclusive when built,
+// EndExclusive when destroyed if it began. status() says whether it began.
+class ScopedExclusive {
+ public:
+  ScopedExclusive(Session& session, absl::string_view operation)
+      : session_(session), status_(session.BeginExclusive(operation)) {}
+  ~ScopedExclusive() {
+    if (status_.ok()) session_.EndExclusive();
+  }
+  ScopedExclusive(const ScopedExclusive&) = delete;
+  ScopedExclusive& operator=(const ScopedExclusive&) = delete;
+
+  const absl::Status& status() const { return status_; }
+
+ private:
+  Session& session_;
+  const absl::Status status_;
+};
+
 }  // namespace sam2
 
 #endif  // SAM2_SESSION_SESSION_H_

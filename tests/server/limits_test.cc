@@ -21,9 +21,6 @@
 // mistake, however far the test advances it. The queue and deadline tests
 // use the real clock.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <grpcpp/grpcpp.h>
@@ -48,6 +45,7 @@
 #include "session/clock.h"
 #include "session/session_id.h"
 #include "tests/server/test_server.h"
+#include "tests/util/http_client.h"
 #include "tests/util/png_bytes.h"
 
 namespace sam2 {
@@ -125,37 +123,6 @@ std::shared_ptr<AsyncSegment> StartSegment(v1::Sam2Service::Stub& stub,
   stub.async()->Segment(&call->ctx, &call->request, &call->response,
                         [call](grpc::Status s) { call->done.set_value(s); });
   return call;
-}
-
-// GET `path` from 127.0.0.1:`port` (HTTP/1.0, connection closed by the
-// server). Returns the body, or "" on any failure (the test then fails on
-// the missing content).
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return "";
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request = absl::StrCat(
-        "GET ", path,
-        " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    if (send(fd, request.data(), request.size(), 0) ==
-        static_cast<ssize_t>(request.size())) {
-      char buf[16384];
-      ssize_t n;
-      while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
-    }
-  }
-  close(fd);
-  if (!absl::StartsWith(response, "HTTP/1.1 200") &&
-      !absl::StartsWith(response, "HTTP/1.0 200")) {
-    return "";
-  }
-  const size_t body = response.find("\r\n\r\n");
-  return body == std::string::npos ? "" : response.substr(body + 4);
 }
 
 // The value of the sample whose name and labels are exactly `series` (e.g.
@@ -313,7 +280,10 @@ class LimitsTest : public ::testing::Test {
   }
 
   // The /metrics exposition of the running server.
-  std::string Metrics() { return HttpGet(app().http_port(), "/metrics"); }
+  std::string Metrics() {
+    const HttpReply reply = HttpGet(app().http_port(), "/metrics");
+    return reply.status == 200 ? reply.body : "";
+  }
 
   // Holds `name`'s session busy (as an operation in progress would) until
   // the returned session's EndExclusive.

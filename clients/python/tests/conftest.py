@@ -41,6 +41,11 @@ class RunningServer:
         self.port = port
         self.address = f"127.0.0.1:{port}"
         self.log = log
+        # "sam2_server: metrics at http://127.0.0.1:N/metrics" is on stderr
+        # before the port line is on stdout.
+        m = re.search(r"metrics at http://127\.0\.0\.1:(\d+)/metrics",
+                      log.read_text(errors="replace"))
+        self.http_port = int(m.group(1)) if m else 0
 
     def log_tail(self) -> str:
         try:

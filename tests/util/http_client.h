@@ -1,0 +1,43 @@
+// A minimal HTTP/1.x client on POSIX sockets for tests that talk to the
+// server's HTTP side over loopback: it sends raw request bytes, reads the
+// reply to EOF (the server closes every connection) and parses status line,
+// headers and body. Hermetic (127.0.0.1 only) and bounded: a hung server
+// fails the test after kHttpClientTimeoutSeconds instead of hanging it.
+//
+// Thread-safe: no shared state.
+
+#ifndef SAM2_TESTS_UTIL_HTTP_CLIENT_H_
+#define SAM2_TESTS_UTIL_HTTP_CLIENT_H_
+
+#include <map>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace sam2 {
+
+inline constexpr int kHttpClientTimeoutSeconds = 30;
+
+struct HttpReply {
+  int status = 0;  // 0: no parseable reply (connect failed, garbage, ...)
+  std::map<std::string, std::string> headers;  // lower-cased names
+  std::string body;
+  std::string error;  // why status is 0
+};
+
+// Sends `raw` to 127.0.0.1:`port` and parses the reply.
+HttpReply HttpExchange(int port, absl::string_view raw);
+
+// `method` `path` HTTP/1.0 without a body.
+HttpReply HttpGet(int port, absl::string_view path,
+                  absl::string_view method = "GET");
+
+// POST `path` HTTP/1.0 with Content-Length, `content_type` and optional
+// extra header lines ("Name: value\r\n" each).
+HttpReply HttpPost(int port, absl::string_view path, absl::string_view body,
+                   absl::string_view content_type = "application/octet-stream",
+                   absl::string_view extra_headers = "");
+
+}  // namespace sam2
+
+#endif  // SAM2_TESTS_UTIL_HTTP_CLIENT_H_
