@@ -42,7 +42,8 @@ APT_PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev libzip-dev zlib1g-dev
   libtbb-dev                 # oneTBB, OpenCV's threads (server/thread_stacks.h)
   python3-venv               # the project virtual environment
-  unzip
+  unzip curl
+  podman buildah mmdebstrap runc uidmap  # the container image (deploy/container)
 )
 
 missing=()

@@ -3,7 +3,7 @@
 # test: `bazel test //...` (extra arguments go to bazel test), then the Python
 # client's tests (pytest clients/python, against bazel-bin/server/sam2_server).
 # Ends with one line "tests: N passed, M failed": Bazel test targets plus
-# pytest test cases.
+# pytest test cases plus the container test (tests/deploy/container_test.sh).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,10 +52,29 @@ EOF
 fi
 echo "python client tests took $(( $(date +%s) - start )) s: ${py_passed} passed, ${py_failed} failed"
 
-echo "tests: $((passed + py_passed)) passed, $((failed + py_failed)) failed"
+# The container image, built and run with podman (not a hermetic Bazel
+# test: it needs the Debian archive and container storage). Its last line
+# is "container test: N passed, M failed[, K skipped]".
+ct_passed=0
+ct_failed=0
+if bazel build //server:sam2_server //client:sam2 >/dev/null 2>&1; then
+  ct_line=$(bash tests/deploy/container_test.sh | tee /dev/stderr | tail -1)
+  ct_rc=${PIPESTATUS[0]}
+  if [[ "$ct_line" =~ ^container\ test:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+    ct_passed=${BASH_REMATCH[1]}
+    ct_failed=${BASH_REMATCH[2]}
+  fi
+  if [ "$ct_rc" -ne 0 ] && [ "$ct_failed" -eq 0 ]; then ct_failed=1; fi
+else
+  echo "test.sh: the binaries did not build; the container test did not run" >&2
+  ct_failed=1
+fi
+
+echo "tests: $((passed + py_passed + ct_passed)) passed, $((failed + py_failed + ct_failed)) failed"
 if [ "$rc" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "test.sh: bazel ran no test" >&2
   exit 1
 fi
 if [ "$rc" -eq 0 ]; then rc=$py_rc; fi
+if [ "$rc" -eq 0 ] && [ "$ct_failed" -ne 0 ]; then rc=1; fi
 exit "$rc"
