@@ -2,11 +2,12 @@
 # Builds the sam2-server container image from Debian 12 packages and the
 # project's own build, with no container registry: mmdebstrap makes a
 # minimal Debian root file system holding exactly the Debian packages whose
-# libraries bazel-bin/server/sam2_server links (found with ldd + dpkg -S, so
-# the list cannot drift from the binary), plus curl and CA certificates for
-# the health check and scripts/download_checkpoints.sh; the binary, the
-# LibTorch libraries from the torch wheel, the SageMaker entrypoint and the
-# checkpoint script go to /opt/sam2; buildah turns that into an image with
+# libraries bazel-bin/server/sam2_server and bazel-bin/client/sam2 link
+# (collect_runtime.sh: ldd + dpkg -S, so the list cannot drift from the
+# binaries), plus curl and CA certificates for the health check and
+# scripts/download_checkpoints.sh; the binaries, the LibTorch libraries from
+# the torch wheel, the SageMaker entrypoint and the checkpoint script (with
+# SAM2_TOOL set to the `sam2` tool that checks downloads) go to /opt/sam2; buildah turns that into an image with
 # no build tools, a non-root user (uid 10001), sam2_server as its entrypoint,
 # a HEALTHCHECK on /ping (port $SAM2_HTTP_PORT, default 9090: set it when
 # --http_address names another port), and no checkpoint inside (mount one, or let
@@ -41,10 +42,13 @@ while (($#)); do
 done
 TAG=${TAG:-localhost/sam2-server:$VARIANT}
 SERVER="$ROOT/bazel-bin/server/sam2_server"
+TOOL="$ROOT/bazel-bin/client/sam2"
 for tool in mmdebstrap buildah; do
   command -v "$tool" >/dev/null || { echo "build_image.sh: $tool is missing (scripts/install.sh installs it)" >&2; exit 1; }
 done
-[ -x "$SERVER" ] || { echo "build_image.sh: $SERVER is missing: bazel build //server:sam2_server" >&2; exit 1; }
+for binary in "$SERVER" "$TOOL"; do
+  [ -x "$binary" ] || { echo "build_image.sh: $binary is missing: bazel build //server:sam2_server //client:sam2" >&2; exit 1; }
+done
 if [ "$VARIANT" = cuda ] && ! ldd "$SERVER" | grep -q libtorch_cuda; then
   echo "build_image.sh: --cuda needs a binary built with --config=cuda (it does not link libtorch_cuda)" >&2
   exit 1
@@ -53,7 +57,7 @@ fi
 log() { echo "build_image.sh: $*" >&2; }
 rm -rf "$WORK"
 STAGE="$WORK/stage"
-"$ROOT/deploy/container/collect_runtime.sh" "$SERVER" "$STAGE"
+"$ROOT/deploy/container/collect_runtime.sh" "$SERVER" "$TOOL" "$STAGE"
 mapfile -t packages < "$STAGE/packages.txt"
 
 # The host's apt sources (Debian 12), so the image gets the same archive.
@@ -82,6 +86,7 @@ buildah config \
   --entrypoint '["/opt/sam2/bin/sam2_server"]' \
   --cmd '["--address=0.0.0.0:50051", "--http_address=0.0.0.0:9090"]' \
   --env PATH=/opt/sam2/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  --env SAM2_TOOL=/opt/sam2/bin/sam2 \
   --user 10001:10001 --workingdir /var/lib/sam2 \
   --port 50051 --port 9090 \
   --stop-signal SIGTERM \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the container image (deploy/container/build_image.sh) and runs it
 # with podman: health (HTTP /ping, the image's HEALTHCHECK, gRPC health
-# through `sam2 remote info`), a Segment whose mask must equal the local
+# through `sam2 remote info`), the `sam2` checker that
+# download_checkpoints.sh uses inside it, a Segment whose mask must equal the local
 # `sam2 segment` one bit for bit, the non-root user, and a clean exit 0 on
 # SIGTERM. The micro model is mounted read-only (no checkpoint is in the
 # image). Run by scripts/test.sh after the Bazel tests (it needs
@@ -82,6 +83,9 @@ done
 
 podman healthcheck run "$NAME" >/dev/null 2>&1 || fail "the image's HEALTHCHECK failed"
 [ "$(podman exec "$NAME" id -u)" = 10001 ] || fail "the server does not run as uid 10001"
+# The checkpoint checker download_checkpoints.sh uses inside the image.
+podman exec "$NAME" sam2 inspect /models/model.pt 2>&1 | grep -q "tensors: *371" ||
+  fail "sam2 inspect does not work inside the image"
 bazel-bin/client/sam2 remote info --server "127.0.0.1:$grpc_port" > "$T/info.txt" 2>&1 ||
   { cat "$T/info.txt" >&2; fail "sam2 remote info failed"; }
 
@@ -101,5 +105,5 @@ code=$(podman inspect --format '{{.State.ExitCode}}' "$NAME")
 [ "$code" = 0 ] || fail "the server exited with $code after SIGTERM"
 podman logs "$NAME" 2>&1 | grep -q "received SIGTERM" || fail "no drain in the server's log"
 
-echo "container_test: health, HEALTHCHECK, uid 10001, Segment equal to local, exit 0 on SIGTERM ($(( $(date +%s) - start )) s)"
+echo "container_test: health, HEALTHCHECK, uid 10001, sam2 inspect, Segment equal to local, exit 0 on SIGTERM ($(( $(date +%s) - start )) s)"
 echo "container test: 1 passed, 0 failed"
