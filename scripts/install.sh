@@ -8,6 +8,9 @@
 #   - .venv-client, the Python client's virtual environment: the packages
 #     pinned in requirements/client.txt, clients/python installed editable and
 #     its gRPC stubs generated from protos/sam2/v1/sam2.proto.
+#   - for the offline check of the Kubernetes manifests (deploy/k8s): kustomize
+#     (pinned, from the Go module proxy) in .tools/bin and .venv-deploy with
+#     kubernetes-validate (requirements/deploy.txt); see the end of this file.
 # Usage: scripts/install.sh [--cuda] [--reference]
 #   --cuda       also install the torch wheel's NVIDIA dependencies (~3 GB), for
 #                `bazel build --config=cuda` on a machine with NVIDIA GPUs.
@@ -188,4 +191,52 @@ if [ ! -f "$client_stamp" ] || [ "$(cat "$client_stamp")" != "$client_wanted" ];
 else
   echo "install.sh: Python client packages present ($(grep -m1 '^grpcio==' "$want_client"))"
   "$CVENV/bin/python" "$ROOT/clients/python/build_stubs.py"
+fi
+
+# ---- deploy/k8s: the Kubernetes manifests' offline validation -------------
+# For deploy/k8s/validate.sh and //deploy/k8s:validate_test. Not fatal:
+# without these only that test is skipped (it says so).
+# kustomize, built from the Go module proxy into .tools/bin like grpcurl
+# above (which also brought Debian's Go when the machine had none).
+# v5.0.1 is the newest kustomize whose go.mod still says go 1.19, Debian
+# 12's Go (v5.3.0 says 1.20, v5.4.x 1.21); it builds with newer Go as well.
+KUSTOMIZE_VERSION=v5.0.1
+kustomize_stamp="$ROOT/.tools/bin/.kustomize-version"
+install_kustomize() {
+  if [ -x "$ROOT/.tools/bin/kustomize" ] && [ "$(cat "$kustomize_stamp" 2>/dev/null)" = "$KUSTOMIZE_VERSION" ]; then
+    echo "install.sh: kustomize present ($KUSTOMIZE_VERSION, $ROOT/.tools/bin/kustomize)"
+    return 0
+  fi
+  local go have
+  go=$(command -v go || true)
+  if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go; fi
+  have=$([ -n "$go" ] && "$go" env GOVERSION 2>/dev/null || true); have=${have#go}
+  if [ -z "$have" ] || ! go_new_enough "$have"; then  # kustomize needs Go >= 1.19 too
+    echo "install.sh: skipping kustomize: no Go >= 1.19 (//deploy/k8s:validate_test will be skipped)"
+    return 0
+  fi
+  echo "install.sh: installing kustomize $KUSTOMIZE_VERSION into $ROOT/.tools/bin (go install, Go $have)"
+  mkdir -p "$ROOT/.tools/bin"
+  if GOBIN="$ROOT/.tools/bin" GOTOOLCHAIN=local \
+      "$go" install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"; then
+    printf '%s' "$KUSTOMIZE_VERSION" > "$kustomize_stamp"
+  else
+    echo "install.sh: could not install kustomize (Go module proxy unreachable?); //deploy/k8s:validate_test will be skipped"
+  fi
+}
+install_kustomize
+# kubernetes-validate (the Kubernetes JSON schemas, offline) and PyYAML, in
+# their own environment, every package pinned (requirements/deploy.txt).
+DVENV="$ROOT/.venv-deploy"
+want_deploy="$ROOT/requirements/deploy.txt"
+deploy_stamp="$DVENV/.sam2-deploy-installed"
+if [ -f "$deploy_stamp" ] && [ "$(cat "$deploy_stamp")" = "$(cat "$want_deploy")" ]; then
+  echo "install.sh: deploy validation packages present ($(grep -m1 '^kubernetes-validate==' "$want_deploy"))"
+elif { [ -x "$DVENV/bin/python" ] || /usr/bin/python3 -m venv "$DVENV"; } &&
+    "$DVENV/bin/python" -m pip --disable-pip-version-check -q install --no-deps -r "$want_deploy" &&
+    "$DVENV/bin/python" -c 'import kubernetes_validate, yaml'; then
+  echo "install.sh: installed the deploy validation packages into $DVENV"
+  cp "$want_deploy" "$deploy_stamp"
+else
+  echo "install.sh: could not install requirements/deploy.txt into $DVENV; //deploy/k8s:validate_test will be skipped"
 fi
