@@ -12,7 +12,8 @@ bash scripts/install.sh || exit 1
 
 log=$(mktemp)
 pyxml=$(mktemp --suffix=.xml)
-trap 'rm -f "$log" "$pyxml"' EXIT
+ctlog=$(mktemp)
+trap 'rm -f "$log" "$pyxml" "$ctlog"' EXIT
 start=$(date +%s)
 bazel test //... "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
@@ -58,8 +59,9 @@ echo "python client tests took $(( $(date +%s) - start )) s: ${py_passed} passed
 ct_passed=0
 ct_failed=0
 if bazel build //server:sam2_server //client:sam2 >/dev/null 2>&1; then
-  ct_line=$(bash tests/deploy/container_test.sh | tee /dev/stderr | tail -1)
+  bash tests/deploy/container_test.sh | tee "$ctlog"
   ct_rc=${PIPESTATUS[0]}
+  ct_line=$(tail -1 "$ctlog")
   if [[ "$ct_line" =~ ^container\ test:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
     ct_passed=${BASH_REMATCH[1]}
     ct_failed=${BASH_REMATCH[2]}
