@@ -76,8 +76,9 @@ ABSL_FLAG(std::string, upload_dir, "",
           "Where uploaded video files are kept while their session lives "
           "(empty: $TMPDIR or /tmp).");
 ABSL_FLAG(std::string, instance_id, "",
-          "This replica's id in session names ([a-z0-9]{1,32}); empty: "
-          "random at each start.");
+          "This replica's id in session names, like a DNS label: "
+          "[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?, e.g. the pod name sam2-0; "
+          "empty: random at each start.");
 ABSL_FLAG(bool, warm_up, true,
           "Run every model path once before reporting SERVING.");
 

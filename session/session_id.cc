@@ -49,7 +49,25 @@ std::string RandomHex(size_t num_bytes) {
 }
 
 bool IsInstanceChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+// What is wrong with `instance` as an instance id
+// ([a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?), or "" when nothing is. Shared by the
+// flag check and the parser so that the two cannot drift apart.
+std::string InstanceIdProblem(absl::string_view instance) {
+  if (instance.empty()) return "is empty";
+  if (instance.size() > static_cast<size_t>(kMaxInstanceIdLength)) {
+    return absl::StrCat("is longer than ", kMaxInstanceIdLength,
+                        " characters");
+  }
+  for (char c : instance) {
+    if (!IsInstanceChar(c)) return "has a character outside [a-z0-9-]";
+  }
+  if (instance.front() == '-' || instance.back() == '-') {
+    return "starts or ends with '-'";
+  }
+  return "";
 }
 
 bool IsLowerHex(char c) {
@@ -69,7 +87,8 @@ absl::Status Malformed(absl::string_view id, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(
       "malformed session id ", Quote(id), ": ", why,
       " (expected <instance>-<32 lowercase hex digits>, instance being 1 to ",
-      kMaxInstanceIdLength, " of [a-z0-9])"));
+      kMaxInstanceIdLength,
+      " of [a-z0-9-], neither starting nor ending with '-')"));
 }
 
 }  // namespace
@@ -77,22 +96,15 @@ absl::Status Malformed(absl::string_view id, absl::string_view why) {
 std::string NewInstanceId() { return RandomHex(8); }
 
 absl::Status ValidateInstanceId(absl::string_view instance_id) {
+  const std::string problem = InstanceIdProblem(instance_id);
+  if (problem.empty()) return absl::OkStatus();
   if (instance_id.empty()) {
     return absl::InvalidArgumentError("instance id is empty");
   }
-  if (instance_id.size() > static_cast<size_t>(kMaxInstanceIdLength)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("instance id ", Quote(instance_id), " is longer than ",
-                     kMaxInstanceIdLength, " characters"));
-  }
-  for (char c : instance_id) {
-    if (!IsInstanceChar(c)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("instance id ", Quote(instance_id),
-                       " may only contain [a-z0-9]"));
-    }
-  }
-  return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "instance id ", Quote(instance_id), " ", problem,
+      " (an instance id is 1 to ", kMaxInstanceIdLength,
+      " lowercase letters, digits and inner dashes, like a DNS label)"));
 }
 
 std::string NewSessionId(absl::string_view instance_id) {
@@ -105,26 +117,21 @@ absl::StatusOr<ParsedSessionId> ParseSessionId(absl::string_view id) {
     return Malformed(id, absl::StrCat("longer than ", kMaxSessionIdLength,
                                       " characters"));
   }
-  const size_t dash = id.find('-');
+  // The instance may contain dashes, the random part never does: split at
+  // the last dash.
+  const size_t dash = id.rfind('-');
   if (dash == absl::string_view::npos) return Malformed(id, "no '-'");
-  if (id.find('-', dash + 1) != absl::string_view::npos) {
-    return Malformed(id, "more than one '-'");
-  }
   const absl::string_view instance = id.substr(0, dash);
   const absl::string_view random = id.substr(dash + 1);
   if (instance.empty()) return Malformed(id, "empty instance part");
-  if (instance.size() > static_cast<size_t>(kMaxInstanceIdLength)) {
-    return Malformed(id, "instance part too long");
-  }
-  for (char c : instance) {
-    if (!IsInstanceChar(c)) {
-      return Malformed(id, "instance part has a character outside [a-z0-9]");
-    }
-  }
   if (random.size() != static_cast<size_t>(kSessionIdRandomHexLength)) {
     return Malformed(id, absl::StrCat("random part has ", random.size(),
                                       " characters, not ",
                                       kSessionIdRandomHexLength));
+  }
+  if (const std::string problem = InstanceIdProblem(instance);
+      !problem.empty()) {
+    return Malformed(id, absl::StrCat("instance part ", problem));
   }
   for (char c : random) {
     if (!IsLowerHex(c)) {

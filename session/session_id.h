@@ -2,16 +2,20 @@
 // them.
 //
 // Form: "<instance_id>-<random>", where
-//   instance_id  1..32 characters of [a-z0-9] (generated ids are 16 hex
-//                digits; an operator may set one by flag, e.g. a pod name
-//                stripped to that alphabet), and
+//   instance_id  1..32 characters, DNS-label-like: lowercase letters,
+//                digits and inner dashes, [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?
+//                (generated ids are 16 hex digits; an operator may set one
+//                by flag, e.g. a Kubernetes pod name such as sam2-0), and
 //   random       exactly 32 lowercase hex digits = 128 bits from the kernel
 //                CSPRNG.
 // The id is the only credential a client needs to reach a session, so the
 // random part must be unguessable (128 bits: guessing is hopeless), never a
-// counter. The instance part lets a replica that receives another replica's id
+// counter. Since the instance may contain dashes, an id splits at its last
+// dash: the final 33 characters are "-<random>", the rest is the instance.
+// The instance part lets a replica that receives another replica's id
 // (misrouting, or a restart that lost all sessions) say so instead of a bare
-// "not found", and lets session-affine routing pick the replica.
+// "not found", and lets session-affine routing pick the replica (the
+// x-sam2-session header, client/session_routing.h).
 //
 // All functions are stateless and thread-safe.
 
@@ -35,8 +39,10 @@ inline constexpr int kMaxSessionIdLength =
 // A fresh instance id: 16 lowercase hex digits from 8 random bytes.
 std::string NewInstanceId();
 
-// OK when `instance_id` may be used as an instance id ([a-z0-9]{1,32});
-// INVALID_ARGUMENT naming the problem otherwise. For validating a flag.
+// OK when `instance_id` may be used as an instance id
+// ([a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?: 1..32 characters, no leading or
+// trailing dash); INVALID_ARGUMENT naming the problem otherwise. For
+// validating a flag.
 absl::Status ValidateInstanceId(absl::string_view instance_id);
 
 // "<instance_id>-<32 lowercase hex digits from 16 random bytes>".
@@ -49,9 +55,10 @@ struct ParsedSessionId {
   std::string random;  // the 32 hex digits
 };
 
-// Splits an id of exactly the form above; anything else (empty, too long,
-// wrong separator count, characters outside the alphabets, upper-case hex,
-// wrong random length) is INVALID_ARGUMENT with a message that says what is
+// Splits an id of exactly the form above at its last dash (the random part
+// is the 32 characters after it); anything else (empty, too long, no dash,
+// an instance part that is not a valid instance id, upper-case hex, wrong
+// random length) is INVALID_ARGUMENT with a message that says what is
 // wrong. The offending id is quoted escaped and truncated, since it comes
 // from a client.
 absl::StatusOr<ParsedSessionId> ParseSessionId(absl::string_view id);

@@ -1,5 +1,6 @@
 // Tests for session ids: format of generated ids, uniqueness, parse round
-// trip, and rejection (with a useful message) of every malformed shape.
+// trip (instance ids with dashes, as Kubernetes pod names have, included),
+// and rejection (with a useful message) of every malformed shape.
 
 #include "session/session_id.h"
 
@@ -69,7 +70,10 @@ TEST(SessionIdTest, RandomPartUsesWholeAlphabetEverywhere) {
 TEST(SessionIdTest, ParseRoundTrip) {
   for (const std::string& instance :
        {NewInstanceId(), std::string("a"), std::string("pod7"),
-        std::string(32, 'z')}) {
+        std::string(32, 'z'), std::string("sam2-0"),
+        std::string("sam2-7d9f8-abcde"), std::string("replica-a"),
+        std::string("a--b"), std::string("0-" + std::string(30, 'f')),
+        std::string("deadbeefdeadbeefdeadbeefdeadbe-f")}) {
     const std::string id = NewSessionId(instance);
     absl::StatusOr<ParsedSessionId> parsed = ParseSessionId(id);
     ASSERT_TRUE(parsed.ok()) << parsed.status();
@@ -79,18 +83,54 @@ TEST(SessionIdTest, ParseRoundTrip) {
   }
 }
 
+// The random part is the last 32 characters, whatever the instance holds:
+// an instance whose own tail looks like "-<32 hex>" still splits right.
+TEST(SessionIdTest, ParseSplitsAtTheLastDash) {
+  const std::string hex(32, 'b');
+  absl::StatusOr<ParsedSessionId> parsed =
+      ParseSessionId("sam2-7d9f8-abcde-" + hex);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->instance_id, "sam2-7d9f8-abcde");
+  EXPECT_EQ(parsed->random, hex);
+  parsed = ParseSessionId("a-" + std::string(30, 'c') + "-" + hex);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->instance_id, "a-" + std::string(30, 'c'));
+}
+
 TEST(SessionIdTest, ValidateInstanceId) {
-  EXPECT_TRUE(ValidateInstanceId("abc123").ok());
-  EXPECT_TRUE(ValidateInstanceId(std::string(32, '0')).ok());
-  EXPECT_EQ(ValidateInstanceId("").code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateInstanceId(std::string(33, 'a')).code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateInstanceId("a-b").code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateInstanceId("ABC").code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateInstanceId("a_b").code(),
-            absl::StatusCode::kInvalidArgument);
+  for (const std::string& good :
+       {std::string("abc123"), std::string(32, '0'), std::string("a-b"),
+        std::string("sam2-0"), std::string("sam2-7d9f8-abcde"),
+        std::string("a--b"), std::string("0"),
+        "a" + std::string(30, '-') + "b"}) {
+    EXPECT_TRUE(ValidateInstanceId(good).ok()) << good;
+  }
+  struct Bad {
+    std::string id;
+    std::string message_part;
+  };
+  const Bad bad[] = {
+      {"", "empty"},
+      {std::string(33, 'a'), "longer than 32"},
+      {"a" + std::string(31, '-') + "b", "longer than 32"},
+      {"ABC", "outside [a-z0-9-]"},
+      {"a_b", "outside [a-z0-9-]"},
+      {"a.b", "outside [a-z0-9-]"},
+      {"a\nb", "outside [a-z0-9-]"},
+      {"-a", "starts or ends with '-'"},
+      {"a-", "starts or ends with '-'"},
+      {"-", "starts or ends with '-'"},
+  };
+  for (const Bad& b : bad) {
+    const absl::Status s = ValidateInstanceId(b.id);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << b.id;
+    EXPECT_NE(s.message().find(b.message_part), std::string::npos)
+        << b.id << ": " << s;
+  }
+  // The message quotes the id escaped.
+  const absl::Status s = ValidateInstanceId("a\nb");
+  EXPECT_EQ(std::string(s.message()).find('\n'), std::string::npos) << s;
+  EXPECT_NE(s.message().find("a\\nb"), std::string::npos) << s;
 }
 
 struct Malformed {
@@ -105,14 +145,18 @@ TEST(SessionIdTest, RejectsMalformed) {
       {r, "no '-'"},
       {"abc", "no '-'"},
       {"-" + r, "empty instance"},
-      {std::string(33, 'a') + "-" + std::string(31, 'a'),
-       "instance part too long"},
+      {std::string(32, 'a') + "-" + std::string(31, 'a'), "31 characters"},
       {std::string(40, 'a') + "-" + r, "longer than 65"},
-      {"a-b-" + r, "more than one '-'"},
-      {"inst-" + r + "-", "more than one '-'"},
-      {"Inst-" + r, "outside [a-z0-9]"},
-      {"in_st-" + r, "outside [a-z0-9]"},
-      {"in st-" + r, "outside [a-z0-9]"},
+      {"inst-" + r + "-", "0 characters"},
+      {"inst-" + r + "-a", "1 characters"},
+      {"Inst-" + r, "outside [a-z0-9-]"},
+      {"in_st-" + r, "outside [a-z0-9-]"},
+      {"in st-" + r, "outside [a-z0-9-]"},
+      {"a.b-" + r, "outside [a-z0-9-]"},
+      {"--" + r, "instance part starts or ends with '-'"},
+      {"-a-" + r, "instance part starts or ends with '-'"},
+      {"a--" + r, "instance part starts or ends with '-'"},
+      {"sessions/inst-" + r, "outside [a-z0-9-]"},
       {"inst-", "0 characters"},
       {"inst-" + std::string(31, 'a'), "31 characters"},
       {"inst-" + std::string(33, 'a'), "33 characters"},

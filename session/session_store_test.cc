@@ -109,6 +109,23 @@ TEST_F(SessionStoreTest, InsertAssignsIdentityAndLookupFindsIt) {
   EXPECT_EQ(stats.bytes_held, 42);
 }
 
+// Instance ids with dashes (Kubernetes pod names): a replica finds its own
+// sessions, and one whose name only starts like another's ("sam2-1" vs
+// "sam2-10") is told apart.
+TEST_F(SessionStoreTest, InstanceIdsWithDashes) {
+  SessionStore store(Options(), "sam2-1", &clock_);
+  const std::string id = MustInsert(store, Image());
+  EXPECT_EQ(id.substr(0, 7), "sam2-1-");
+  EXPECT_TRUE(Live(store, id));
+  const std::string foreign = NewSessionId("sam2-10");
+  const absl::Status st = LookupStatus(store, foreign);
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(st.message().find("created by server instance sam2-10, this is "
+                              "instance sam2-1 "),
+            std::string::npos)
+      << st;
+}
+
 TEST_F(SessionStoreTest, IdsAreDistinct) {
   SessionStore store(Options(1000), kInstance, &clock_);
   std::vector<std::string> ids;
