@@ -170,6 +170,7 @@ bool PropagateStream::Next(v1::PropagateVideoResponse* frame) {
       s.client->NoteAttempt("PropagateVideo", s.attempt);
       auto context = std::make_unique<grpc::ClientContext>();
       context->set_deadline(absl::ToChronoTime(s.deadline));
+      AddSessionRoutingHeader(context.get(), s.request.session());
       {
         absl::MutexLock lock(&s.mu);
         if (s.cancelled) {
@@ -280,12 +281,14 @@ bool Sam2Client::BackOffBeforeRetry(const absl::Status& status, int attempt,
 
 template <typename Response, typename Invoke>
 absl::StatusOr<Response> Sam2Client::CallUnary(absl::string_view method,
+                                               absl::string_view session,
                                                const Invoke& invoke) {
   const absl::Time deadline = absl::Now() + options_.timeout;
   for (int attempt = 1;; ++attempt) {
     NoteAttempt(method, attempt);
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
+    AddSessionRoutingHeader(&context, session);
     Response response;
     const grpc::Status status = invoke(&context, &response);
     if (status.ok()) return response;
@@ -297,7 +300,8 @@ absl::StatusOr<Response> Sam2Client::CallUnary(absl::string_view method,
 absl::StatusOr<v1::ServerInfo> Sam2Client::GetServerInfo() {
   const v1::GetServerInfoRequest request;
   return CallUnary<v1::ServerInfo>(
-      "GetServerInfo", [&](grpc::ClientContext* c, v1::ServerInfo* r) {
+      "GetServerInfo", /*session=*/"",
+      [&](grpc::ClientContext* c, v1::ServerInfo* r) {
         return stub_->GetServerInfo(c, request, r);
       });
 }
@@ -307,7 +311,8 @@ absl::StatusOr<v1::ImageSession> Sam2Client::CreateImageSession(
   v1::CreateImageSessionRequest request;
   request.set_image(std::string(image_bytes));
   return CallUnary<v1::ImageSession>(
-      "CreateImageSession", [&](grpc::ClientContext* c, v1::ImageSession* r) {
+      "CreateImageSession", /*session=*/"",
+      [&](grpc::ClientContext* c, v1::ImageSession* r) {
         return stub_->CreateImageSession(c, request, r);
       });
 }
@@ -329,7 +334,8 @@ absl::StatusOr<v1::SegmentResponse> Sam2Client::Segment(
 absl::StatusOr<v1::SegmentResponse> Sam2Client::Segment(
     const v1::SegmentRequest& request) {
   return CallUnary<v1::SegmentResponse>(
-      "Segment", [&](grpc::ClientContext* c, v1::SegmentResponse* r) {
+      "Segment", request.session(),
+      [&](grpc::ClientContext* c, v1::SegmentResponse* r) {
         return stub_->Segment(c, request, r);
       });
 }
@@ -337,7 +343,7 @@ absl::StatusOr<v1::SegmentResponse> Sam2Client::Segment(
 absl::StatusOr<v1::GenerateMasksResponse> Sam2Client::GenerateMasks(
     const v1::GenerateMasksRequest& request) {
   return CallUnary<v1::GenerateMasksResponse>(
-      "GenerateMasks",
+      "GenerateMasks", request.session(),
       [&](grpc::ClientContext* c, v1::GenerateMasksResponse* r) {
         return stub_->GenerateMasks(c, request, r);
       });
@@ -348,7 +354,8 @@ absl::StatusOr<v1::ImageSession> Sam2Client::GetImageSession(
   v1::GetSessionRequest request;
   request.set_name(std::string(name));
   return CallUnary<v1::ImageSession>(
-      "GetImageSession", [&](grpc::ClientContext* c, v1::ImageSession* r) {
+      "GetImageSession", name,
+      [&](grpc::ClientContext* c, v1::ImageSession* r) {
         return stub_->GetImageSession(c, request, r);
       });
 }
@@ -477,7 +484,8 @@ absl::StatusOr<v1::VideoSession> Sam2Client::AppendFrames(
   request.set_session(std::string(session));
   for (const std::string& f : encoded_frames) request.add_frames(f);
   return CallUnary<v1::VideoSession>(
-      "AppendFrames", [&](grpc::ClientContext* c, v1::VideoSession* r) {
+      "AppendFrames", session,
+      [&](grpc::ClientContext* c, v1::VideoSession* r) {
         return stub_->AppendFrames(c, request, r);
       });
 }
@@ -485,7 +493,8 @@ absl::StatusOr<v1::VideoSession> Sam2Client::AppendFrames(
 absl::StatusOr<v1::FrameMasks> Sam2Client::AddPrompts(
     const v1::AddPromptsRequest& request) {
   return CallUnary<v1::FrameMasks>(
-      "AddPrompts", [&](grpc::ClientContext* c, v1::FrameMasks* r) {
+      "AddPrompts", request.session(),
+      [&](grpc::ClientContext* c, v1::FrameMasks* r) {
         return stub_->AddPrompts(c, request, r);
       });
 }
@@ -522,7 +531,7 @@ absl::StatusOr<v1::FrameMasks> Sam2Client::ClearPrompts(
   request.set_object_id(object_id);
   request.set_mask_format(mask_format);
   return CallUnary<v1::FrameMasks>(
-      "ClearPrompts", [&](grpc::ClientContext* c, v1::FrameMasks* r) {
+      "ClearPrompts", session, [&](grpc::ClientContext* c, v1::FrameMasks* r) {
         return stub_->ClearPrompts(c, request, r);
       });
 }
@@ -534,7 +543,8 @@ absl::StatusOr<v1::RemoveObjectResponse> Sam2Client::RemoveObject(
   request.set_object_id(object_id);
   request.set_mask_format(mask_format);
   return CallUnary<v1::RemoveObjectResponse>(
-      "RemoveObject", [&](grpc::ClientContext* c, v1::RemoveObjectResponse* r) {
+      "RemoveObject", session,
+      [&](grpc::ClientContext* c, v1::RemoveObjectResponse* r) {
         return stub_->RemoveObject(c, request, r);
       });
 }
@@ -544,7 +554,8 @@ absl::StatusOr<v1::VideoSession> Sam2Client::ResetVideoSession(
   v1::ResetVideoSessionRequest request;
   request.set_session(std::string(session));
   return CallUnary<v1::VideoSession>(
-      "ResetVideoSession", [&](grpc::ClientContext* c, v1::VideoSession* r) {
+      "ResetVideoSession", session,
+      [&](grpc::ClientContext* c, v1::VideoSession* r) {
         return stub_->ResetVideoSession(c, request, r);
       });
 }
@@ -554,7 +565,8 @@ absl::StatusOr<v1::VideoSession> Sam2Client::GetVideoSession(
   v1::GetSessionRequest request;
   request.set_name(std::string(name));
   return CallUnary<v1::VideoSession>(
-      "GetVideoSession", [&](grpc::ClientContext* c, v1::VideoSession* r) {
+      "GetVideoSession", name,
+      [&](grpc::ClientContext* c, v1::VideoSession* r) {
         return stub_->GetVideoSession(c, request, r);
       });
 }
@@ -563,7 +575,7 @@ absl::Status Sam2Client::DeleteSession(absl::string_view name) {
   v1::DeleteSessionRequest request;
   request.set_name(std::string(name));
   return CallUnary<v1::DeleteSessionResponse>(
-             "DeleteSession",
+             "DeleteSession", name,
              [&](grpc::ClientContext* c, v1::DeleteSessionResponse* r) {
                return stub_->DeleteSession(c, request, r);
              })

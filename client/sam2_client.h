@@ -14,7 +14,12 @@
 //   - the video upload streamed in chunks from a file (or from memory, or
 //     frame by frame) with a progress callback, and propagation as a
 //     callback loop or as a range-for over the streamed frames;
-//   - DecodeMask / EncodeMaskRle between v1::Mask and cv::Mat.
+//   - DecodeMask / EncodeMaskRle between v1::Mask and cv::Mat;
+//   - the routing header: every call on an existing session carries its
+//     name as `x-sam2-session` metadata (client/session_routing.h), so that
+//     a session-affine proxy in front of several replicas (deploy/proxy)
+//     sends it to the replica that holds the session; GetServerInfo and the
+//     calls that create a session carry none.
 //
 // Example:
 //   ClientOptions options;
@@ -36,7 +41,9 @@
 //   absl::Status s = stream.status();     // CANCELLED after a break
 //
 // Sessions are server state: each name is valid on the replica that issued
-// it until it is deleted or expires (NOT_FOUND afterwards).
+// it until it is deleted or expires (NOT_FOUND afterwards). Behind the
+// session-affine proxy, a session whose replica is gone is NOT_FOUND too
+// ("the session's replica is gone").
 //
 // Thread-safety: Sam2Client is thread-safe — every method may be called
 // concurrently from any thread (the gRPC channel and stub are thread-safe;
@@ -69,6 +76,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/session_routing.h"
 #include "protos/sam2/v1/sam2.grpc.pb.h"
 
 namespace sam2 {
@@ -311,9 +319,11 @@ class Sam2Client {
   bool BackOffBeforeRetry(const absl::Status& status, int attempt,
                           absl::Time deadline);
   // A unary call with deadline and retries: `invoke(context, response)`
-  // makes one attempt.
+  // makes one attempt. `session`: the session the call names, sent as the
+  // routing header (empty: none).
   template <typename Response, typename Invoke>
   absl::StatusOr<Response> CallUnary(absl::string_view method,
+                                     absl::string_view session,
                                      const Invoke& invoke);
   // One upload with retries; `send_parts(write)` writes every message after
   // the config and returns a local error (unreadable file) or OK; `write`

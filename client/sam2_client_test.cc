@@ -1,6 +1,7 @@
 // Sam2Client against the whole server in-process (TestServer, micro model)
-// for every method and the mask decoding, and against a scripted fake
-// service for the retry, deadline and cancellation rules.
+// for every method and the mask decoding, against a scripted fake service
+// for the retry, deadline and cancellation rules, and against a recorder of
+// the session routing header (which calls carry it, with what value).
 
 #include "client/sam2_client.h"
 
@@ -21,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/dead_port.h"
+#include "client/routing_recorder.h"
 #include "model/image_io.h"
 #include "model/image_predictor.h"
 #include "model/rle.h"
@@ -836,6 +838,138 @@ TEST_F(FakeServerTest, ConcurrentCallsFromManyThreads) {
   EXPECT_EQ(ok, 80);
   EXPECT_EQ(c.client->attempts(), 80);
   EXPECT_EQ(c.Attempts("GetServerInfo"), 80);
+}
+
+// ---------------------------------------------------------------------------
+// The session routing header
+
+// Every call that names a session sends it as `x-sam2-session`, once, also
+// on each retry; GetServerInfo and the calls that create a session send none.
+TEST(RoutingHeaderTest, SessionCallsCarryTheirSessionCreateCallsNone) {
+  RoutingRecorder recorder;
+  ASSERT_GT(recorder.port(), 0);
+  CountingClient c = Connect(recorder.address(), FastRetries(0));
+  const std::string image = "sessions/replica-a-" + std::string(32, 'a');
+  const std::string video = "sessions/sam2-7d9f8-abcde-" + std::string(32, 'b');
+
+  // Calls without a session (every answer is NOT_FOUND "recorded").
+  EXPECT_FALSE(c.client->GetServerInfo().ok());
+  EXPECT_FALSE(c.client->CreateImageSession("png").ok());
+  EXPECT_FALSE(c.client->CreateVideoSessionFromFrames({"a", "b"}).ok());
+  EXPECT_FALSE(c.client->CreateVideoSessionFromBytes("video").ok());
+  const std::string file = Tmp("routing.avi");
+  std::ofstream(file) << "not a video";
+  EXPECT_FALSE(c.client->CreateVideoSessionFromFile(file).ok());
+  const size_t creates = recorder.calls().size();
+
+  // Image session calls.
+  SegmentPrompt prompt;
+  prompt.points.push_back(MakePoint(1, 1));
+  EXPECT_EQ(c.client->Segment(image, prompt).status().code(),
+            absl::StatusCode::kNotFound);
+  v1::GenerateMasksRequest masks;
+  masks.set_session(image);
+  EXPECT_FALSE(c.client->GenerateMasks(masks).ok());
+  EXPECT_FALSE(c.client->GetImageSession(image).ok());
+  // Video session calls.
+  EXPECT_FALSE(c.client->AppendFrames(video, {"a"}).ok());
+  v1::AddPromptsRequest prompts;
+  prompts.set_session(video);
+  EXPECT_FALSE(c.client->AddPrompts(prompts).ok());
+  v1::PropagateVideoRequest propagate;
+  propagate.set_session(video);
+  EXPECT_EQ(c.client
+                ->Propagate(propagate,
+                            [](const v1::PropagateVideoResponse&) {
+                              return absl::OkStatus();
+                            })
+                .code(),
+            absl::StatusCode::kNotFound);
+  PropagateStream stream = c.client->PropagateFrames(propagate);
+  for (const v1::PropagateVideoResponse& frame : stream) (void)frame;
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(c.client->ClearPrompts(video, 0, 1).ok());
+  EXPECT_FALSE(c.client->RemoveObject(video, 1).ok());
+  EXPECT_FALSE(c.client->ResetVideoSession(video).ok());
+  EXPECT_FALSE(c.client->GetVideoSession(video).ok());
+  // Both, and ScopedSession's delete (NOT_FOUND counts as deleted).
+  EXPECT_FALSE(c.client->DeleteSession(image).ok());
+  EXPECT_TRUE(ScopedSession(c.client.get(), video).Delete().ok());
+
+  const std::vector<RoutingRecorder::Call> calls = recorder.calls();
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"GetServerInfo", ""},
+      {"CreateImageSession", ""},
+      {"CreateVideoSession", ""},
+      {"CreateVideoSession", ""},
+      {"CreateVideoSession", ""},
+      {"Segment", image},
+      {"GenerateMasks", image},
+      {"GetImageSession", image},
+      {"AppendFrames", video},
+      {"AddPrompts", video},
+      {"PropagateVideo", video},
+      {"PropagateVideo", video},
+      {"ClearPrompts", video},
+      {"RemoveObject", video},
+      {"ResetVideoSession", video},
+      {"GetVideoSession", video},
+      {"DeleteSession", image},
+      {"DeleteSession", video},
+  };
+  EXPECT_EQ(creates, 5u);
+  ASSERT_EQ(calls.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(calls[i].method, want[i].first) << i;
+    if (want[i].second.empty()) {
+      EXPECT_TRUE(calls[i].sessions.empty()) << calls[i].method;
+    } else {
+      EXPECT_EQ(calls[i].sessions, std::vector<std::string>{want[i].second})
+          << calls[i].method;
+    }
+  }
+}
+
+// A retried call (UNAVAILABLE) carries the header on every attempt, unary
+// calls and a stream before its first message alike.
+TEST(RoutingHeaderTest, EveryRetryCarriesIt) {
+  RoutingRecorder recorder;
+  ASSERT_GT(recorder.port(), 0);
+  const grpc::Status draining(grpc::StatusCode::UNAVAILABLE, "draining");
+  recorder.SetError("GetImageSession", draining);
+  recorder.SetError("PropagateVideo", draining);
+  CountingClient c = Connect(recorder.address(), FastRetries(2));
+  const std::string name = "sessions/a-" + std::string(32, 'c');
+  EXPECT_EQ(c.client->GetImageSession(name).status().code(),
+            absl::StatusCode::kUnavailable);
+  v1::PropagateVideoRequest propagate;
+  propagate.set_session(name);
+  PropagateStream stream = c.client->PropagateFrames(propagate);
+  for (const v1::PropagateVideoResponse& frame : stream) (void)frame;
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kUnavailable);
+  const std::vector<RoutingRecorder::Call> calls = recorder.calls();
+  ASSERT_EQ(calls.size(), 6u);  // 3 attempts each
+  for (const RoutingRecorder::Call& call : calls) {
+    EXPECT_EQ(call.sessions, std::vector<std::string>{name}) << call.method;
+  }
+  EXPECT_EQ(c.Attempts("GetImageSession"), 3);
+  EXPECT_EQ(c.Attempts("PropagateVideo"), 3);
+}
+
+// A name that gRPC metadata cannot carry, or none, goes without the header;
+// the call is still made (the server answers it).
+TEST(RoutingHeaderTest, UnsendableNamesGoWithoutIt) {
+  RoutingRecorder recorder;
+  ASSERT_GT(recorder.port(), 0);
+  CountingClient c = Connect(recorder.address(), FastRetries(0));
+  EXPECT_FALSE(c.client->GetImageSession("sessions/a\nb").ok());
+  EXPECT_FALSE(c.client->GetImageSession("").ok());
+  EXPECT_FALSE(c.client->DeleteSession(std::string(300, 'a')).ok());
+  const std::vector<RoutingRecorder::Call> calls = recorder.calls();
+  ASSERT_EQ(calls.size(), 3u);
+  for (const RoutingRecorder::Call& call : calls) {
+    EXPECT_TRUE(call.sessions.empty()) << call.method;
+  }
 }
 
 }  // namespace

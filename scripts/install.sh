@@ -47,6 +47,9 @@ APT_PACKAGES=(
   python3-venv               # the project virtual environment
   unzip curl
   podman buildah mmdebstrap runc uidmap  # the container image (deploy/container)
+  nginx                      # the session-affine proxy (deploy/proxy) and its test;
+                             # the test runs its own nginx on a free loopback port,
+                             # never the system service Debian may start on port 80
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/loadtest/run_stats.h"
+#include "client/session_routing.h"
 
 namespace sam2::loadtest {
 namespace {
@@ -56,6 +57,7 @@ void CreateImageScenario::DeleteAsync(const std::string& name) {
   }
   auto* call = new DeleteCall();
   SetDeadline(&call->ctx, env_.setup_timeout);
+  AddSessionRoutingHeader(&call->ctx, name);
   call->request.set_name(name);
   env_.channels->Next().async()->DeleteSession(
       &call->ctx, &call->request, &call->response,

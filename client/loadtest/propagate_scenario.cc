@@ -1,6 +1,7 @@
 #include "client/loadtest/propagate_scenario.h"
 
 #include "absl/strings/str_cat.h"
+#include "client/session_routing.h"
 
 namespace sam2::loadtest {
 
@@ -17,6 +18,7 @@ class PropagateScenario::Call
 
   void Go() {
     SetDeadline(&ctx_, owner_->env_.timeout);
+    AddSessionRoutingHeader(&ctx_, session_);
     request_.set_session(session_);
     request_.set_direction(v1::DIRECTION_FORWARD);
     request_.set_mask_format(owner_->env_.mask_format);
@@ -101,6 +103,7 @@ absl::Status PropagateScenario::SetUpOne(int index) {
 
   grpc::ClientContext ctx;
   SetDeadline(&ctx, env_.setup_timeout);
+  AddSessionRoutingHeader(&ctx, session.name());
   v1::AddPromptsRequest request;
   request.set_session(session.name());
   request.set_frame_index(0);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/loadtest/run_stats.h"
+#include "client/session_routing.h"
 
 namespace sam2::loadtest {
 
@@ -43,6 +44,7 @@ CleanupResult DeleteSessions(ChannelPool& channels,
   for (const std::string& name : names) {
     grpc::ClientContext ctx;
     SetDeadline(&ctx, timeout);
+    AddSessionRoutingHeader(&ctx, name);
     v1::DeleteSessionRequest request;
     request.set_name(name);
     v1::DeleteSessionResponse response;

@@ -1,6 +1,7 @@
 #include "client/loadtest/segment_scenario.h"
 
 #include "absl/strings/str_cat.h"
+#include "client/session_routing.h"
 
 namespace sam2::loadtest {
 namespace {
@@ -43,6 +44,7 @@ void SegmentScenario::Start(Clock::time_point issued, DoneCallback done) {
       targets_[next_.fetch_add(1, std::memory_order_relaxed) % targets_.size()];
   auto* call = new SegmentCall();
   SetDeadline(&call->ctx, env_.timeout);
+  AddSessionRoutingHeader(&call->ctx, target.name);
   call->request.set_session(target.name);
   call->request.set_mask_format(env_.mask_format);
   v1::Point* p = call->request.add_points();

@@ -5,6 +5,11 @@ session object is a thin handle (its name and the last description the
 server sent) and may be used from several threads as well — the server
 serialises operations on one session and answers a conflicting one with
 Aborted.
+
+Routing: every call that names an existing session carries the session name
+as gRPC metadata `x-sam2-session` (SESSION_HEADER), so that a session-affine
+proxy in front of several replicas (deploy/proxy) sends it to the replica
+that holds the session; server_info() and the create_* calls carry none.
 """
 
 from __future__ import annotations
@@ -61,6 +66,21 @@ _APPEND_BATCH_BYTES = 16 << 20
 SETTLE_AFTER_CANCEL_S = 10.0
 
 _T = TypeVar("_T")
+
+# The metadata key that names the session a call is about (see the module
+# docstring). Names longer than this, or not printable ASCII (which metadata
+# cannot carry), cannot be a server's: they go without the header.
+SESSION_HEADER = "x-sam2-session"
+MAX_ROUTED_SESSION_NAME_BYTES = 256
+
+
+def routing_metadata(session: str | None) -> tuple[tuple[str, str], ...]:
+    """The routing header for a call on `session` (empty when there is none,
+    or when the name cannot travel as metadata)."""
+    if (not session or len(session) > MAX_ROUTED_SESSION_NAME_BYTES
+            or not all(" " <= ch <= "~" for ch in session)):
+        return ()
+    return ((SESSION_HEADER, session),)
 
 
 class _DefaultType(enum.Enum):
@@ -248,11 +268,18 @@ class Sam2Client:
                     continue
                 raise from_rpc_error(e, method, attempt) from None
 
-    def _unary(self, method: str, request: Any, timeout: Timeout = _Default) -> Any:
+    def _call_metadata(self, session: str | None) -> tuple[tuple[str, str], ...]:
+        """The metadata of a call: the client's own, plus the routing header
+        when the call names `session`."""
+        return self.metadata + routing_metadata(session)
+
+    def _unary(self, method: str, request: Any, timeout: Timeout = _Default,
+               session: str | None = None) -> Any:
         rpc = getattr(self._stub, method)
         t = self.timeout if timeout is _Default else timeout
+        metadata = self._call_metadata(session)
         return self._with_retries(
-            method, lambda: rpc(request, timeout=t, metadata=self.metadata))
+            method, lambda: rpc(request, timeout=t, metadata=metadata))
 
     # --- server --------------------------------------------------------------
 
@@ -289,7 +316,8 @@ class Sam2Client:
 
     def get_image_session(self, name: str) -> ImageSession:
         """A handle on an existing image session ("sessions/<id>")."""
-        return ImageSession(self, self._unary("GetImageSession", pb.GetSessionRequest(name=name)))
+        return ImageSession(self, self._unary("GetImageSession", pb.GetSessionRequest(name=name),
+                                              session=name))
 
     # --- video sessions ------------------------------------------------------
 
@@ -361,11 +389,12 @@ class Sam2Client:
 
     def get_video_session(self, name: str) -> VideoSession:
         """A handle on an existing video session ("sessions/<id>")."""
-        return VideoSession(self, self._unary("GetVideoSession", pb.GetSessionRequest(name=name)))
+        return VideoSession(self, self._unary("GetVideoSession", pb.GetSessionRequest(name=name),
+                                              session=name))
 
     def delete_session(self, name: str) -> None:
         """Deletes an image or video session by name (NotFound if gone)."""
-        self._unary("DeleteSession", pb.DeleteSessionRequest(name=name))
+        self._unary("DeleteSession", pb.DeleteSessionRequest(name=name), session=name)
 
 
 def _check_image_array(a: npt.NDArray[Any]) -> None:
@@ -425,7 +454,8 @@ class ImageSession(_Session):
 
     def info(self) -> ImageInfo:
         """The session as the server describes it now (NotFound when gone)."""
-        p = self.client._unary("GetImageSession", pb.GetSessionRequest(name=self.name))
+        p = self.client._unary("GetImageSession", pb.GetSessionRequest(name=self.name),
+                               session=self.name)
         self._update(p)
         return ImageInfo(name=p.name, height=p.height, width=p.width,
                          bytes_held=p.bytes_held, create_time=self.create_time,
@@ -462,7 +492,7 @@ class ImageSession(_Session):
             request.mask_input.logits.CopyFrom(pb.Mask(
                 height=logits.shape[0], width=logits.shape[1],
                 logits=_masks.array_to_logits(logits)))
-        r = self.client._unary("Segment", request)
+        r = self.client._unary("Segment", request, session=self.name)
         prompts = tuple(
             PromptMasks(masks=np.stack([_decode_mask(m) for m in p.masks]),
                         scores=np.asarray(p.iou_scores, dtype=np.float32))
@@ -505,7 +535,7 @@ class ImageSession(_Session):
         request = pb.GenerateMasksRequest(
             session=self.name, mask_format=_mask_format(mask_format),
             **{k: v for k, v in options.items() if v is not None})
-        r = self.client._unary("GenerateMasks", request, timeout)
+        r = self.client._unary("GenerateMasks", request, timeout, session=self.name)
         if r.HasField("expire_time"):
             self.expire_time = _datetime(r.expire_time, True)
         out: list[GeneratedMask] = []
@@ -559,7 +589,7 @@ class VideoSession(_Session):
         delay = 0.005
         while True:
             try:
-                return self.client._unary(method, request)
+                return self.client._unary(method, request, session=self.name)
             except Aborted:
                 if time.monotonic() >= self._settle_until:
                     raise
@@ -691,7 +721,8 @@ class Propagation(Iterator[FrameMasks]):
         self._attempts += 1
         client = self.session.client
         self._call = client._stub.PropagateVideo(
-            self._request, timeout=self._timeout, metadata=client.metadata)
+            self._request, timeout=self._timeout,
+            metadata=client._call_metadata(self._request.session))
 
     def __next__(self) -> FrameMasks:
         if self._done:

@@ -36,11 +36,14 @@ from sam2_client import Sam2Client  # noqa: E402
 
 
 class RunningServer:
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path,
+                 drain: threading.Thread | None = None) -> None:
         self.process = process
         self.port = port
         self.address = f"127.0.0.1:{port}"
         self.log = log
+        # The thread that keeps reading the server's stdout.
+        self.drain = drain
         # "sam2_server: metrics at http://127.0.0.1:N/metrics" is on stderr
         # before the port line is on stdout.
         m = re.search(r"metrics at http://127\.0\.0\.1:(\d+)/metrics",
@@ -80,17 +83,18 @@ def _read_port(process: subprocess.Popen[bytes], log: Path) -> int:
         f"stdout: {buf[-2000:]!r}\nstderr:\n{log.read_text(errors='replace')[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def launch_server(log: Path, extra_args: list[str] | None = None) -> RunningServer:
+    """Starts bazel-bin/server/sam2_server on free loopback ports with the
+    micro model (stderr to `log`; `extra_args` after the defaults, so they
+    win) and returns once it printed its port."""
     if not os.access(SERVER_BINARY, os.X_OK):
         pytest.fail(
             f"{SERVER_BINARY} is missing: build it first with "
             "`bazel build //server:sam2_server` (scripts/test.sh does)", pytrace=False)
-    log = tmp_path_factory.mktemp("server") / "sam2_server.stderr"
     with open(log, "wb") as err:
         process = subprocess.Popen(
             [str(SERVER_BINARY), "--address=127.0.0.1:0", "--http_address=127.0.0.1:0",
-             f"--fallback_checkpoint={MODEL}", "--warm_up=false"],
+             f"--fallback_checkpoint={MODEL}", "--warm_up=false", *(extra_args or [])],
             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
     port = _read_port(process, log)
     # Keep draining stdout so that the server never blocks on a full pipe.
@@ -98,7 +102,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     stdout = process.stdout
     drain = threading.Thread(target=lambda: stdout.read(), daemon=True)
     drain.start()
-    running = RunningServer(process, port, log)
+    return RunningServer(process, port, log, drain)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = launch_server(tmp_path_factory.mktemp("server") / "sam2_server.stderr")
+    process = running.process
     try:
         yield running
     finally:
@@ -111,7 +121,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
             process.wait()
             pytest.fail(f"sam2_server did not stop within {STOP_TIMEOUT_S} s of SIGTERM\n"
                         f"{running.log_tail()}")
-        drain.join(timeout=5)
+        if running.drain is not None:
+            running.drain.join(timeout=5)
         if code != 0:
             pytest.fail(f"sam2_server exited with {code} after SIGTERM\n{running.log_tail()}")
 

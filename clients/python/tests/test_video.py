@@ -187,7 +187,8 @@ class _BusyThenFree:
         self.calls = 0
         self.reply = reply
 
-    def _unary(self, method: str, request: object) -> object:
+    def _unary(self, method: str, request: object, session: str | None = None) -> object:
+        assert session == "sessions/x-" + "0" * 32  # the routing header's value
         self.calls += 1
         if self.calls <= self.busy:
             raise Aborted("session is busy: PropagateVideo", method=method)
