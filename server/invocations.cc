@@ -279,7 +279,7 @@ class Invocations {
         options_.pool->PickWorker(), deadline, timing, [&]() -> absl::Status {
           absl::StatusOr<std::unique_ptr<ImageSession>> session =
               ImageSession::Create(*options_.model, *inv.image, options_.limits,
-                                   Observer());
+                                   Observer(), options_.embedding_cache);
           if (!session.ok()) return session.status();
           absl::StatusOr<Json> out = Run(**session, inv, deadline);
           if (!out.ok()) return out.status();
@@ -314,7 +314,8 @@ class Invocations {
         RunOnWorker(worker, deadline, timing, [&]() -> absl::Status {
           absl::StatusOr<std::unique_ptr<ImageSession>> created =
               ImageSession::Create(*options_.model, *inv.image,
-                                   options_.limits, Observer());
+                                   options_.limits, Observer(),
+                                   options_.embedding_cache);
           if (!created.ok()) return created.status();
           std::shared_ptr<ImageSession> session = *std::move(created);
           absl::StatusOr<std::string> inserted =

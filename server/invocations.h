@@ -60,6 +60,7 @@ struct InvocationsOptions {
   SessionStore* store = nullptr;
   WorkerPool* pool = nullptr;
   ServiceMetrics* metrics = nullptr;  // may be null
+  EmbeddingCache* embedding_cache = nullptr;  // may be null
   ImageSessionLimits limits;
   // True while the server drains: no new sessions (UNAVAILABLE, 503).
   std::function<bool()> draining;

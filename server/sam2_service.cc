@@ -210,7 +210,8 @@ grpc::ServerUnaryReactor* Sam2Service::CreateImageSession(
   return call.Run(worker, [this, request, response, worker]() -> absl::Status {
     absl::StatusOr<std::unique_ptr<ImageSession>> session =
         ImageSession::Create(*options_.model, request->image(),
-                             options_.limits.image, Observer());
+                             options_.limits.image, Observer(),
+                             options_.embedding_cache);
     if (!session.ok()) return session.status();
     std::shared_ptr<ImageSession> shared = *std::move(session);
     absl::StatusOr<std::string> id = InsertSession(shared, worker);

@@ -60,6 +60,8 @@ struct Sam2ServiceOptions {
   SessionStore* store = nullptr;     // not owned
   WorkerPool* pool = nullptr;        // not owned
   ServiceMetrics* metrics = nullptr;  // not owned; may be null
+  // Image features by content (not owned; may be null: no cache).
+  EmbeddingCache* embedding_cache = nullptr;
   ServiceLimits limits;
   // Returned by GetServerInfo (limits are filled in from `limits`).
   v1::ServerInfo info;

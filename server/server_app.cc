@@ -119,6 +119,9 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
 
   app->store_ = std::make_unique<SessionStore>(options.sessions, instance_id,
                                                clock);
+  app->embedding_cache_ =
+      std::make_unique<EmbeddingCache>(options.embedding_cache_bytes);
+  EmbeddingCache* embedding_cache = app->embedding_cache_.get();
   if (options.reap_interval > absl::ZeroDuration()) {
     app->reaper_ = std::make_unique<SessionReaper>(app->store_.get(),
                                                    options.reap_interval);
@@ -138,9 +141,13 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
 
   SessionStore* store = app->store_.get();
   WorkerPool* pool = app->pool_.get();
-  app->metrics_->SetSessionStatsCallback([store] {
+  app->metrics_->SetSessionStatsCallback([store, embedding_cache] {
     const SessionStoreStats stats = store->Stats();
     SessionStats out;
+    const EmbeddingCacheStats cache = embedding_cache->Stats();
+    out.embedding_cache_hits = cache.hits;
+    out.embedding_cache_misses = cache.misses;
+    out.embedding_cache_bytes = cache.bytes;
     out.live_by_kind["image"] = stats.live_image;
     out.live_by_kind["video"] = stats.live_video;
     out.bytes = stats.bytes_held;
@@ -177,6 +184,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   service_options.store = store;
   service_options.pool = pool;
   service_options.metrics = app->metrics_.get();
+  service_options.embedding_cache = embedding_cache;
   service_options.limits = options.limits;
   service_options.info = info;
   app->service_ = std::make_unique<Sam2Service>(std::move(service_options));
@@ -206,6 +214,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
       invocations.store = store;
       invocations.pool = pool;
       invocations.metrics = metrics_ptr;
+      invocations.embedding_cache = embedding_cache;
       invocations.limits = options.limits.image;
       Sam2Service* service = app->service_.get();
       invocations.draining = [service] { return service->draining(); };

@@ -36,6 +36,7 @@
 #include "server/worker_pool.h"
 #include "session/clock.h"
 #include "session/session_reaper.h"
+#include "session/embedding_cache.h"
 #include "session/session_store.h"
 
 namespace sam2 {
@@ -66,6 +67,9 @@ struct ServerAppOptions {
   int queue_capacity = 64;
   int intra_op_threads = 0;
   SessionStoreOptions sessions;
+  // Image features kept by content hash beside the sessions (0: none); see
+  // session/embedding_cache.h.
+  int64_t embedding_cache_bytes = kDefaultEmbeddingCacheBytes;
   ServiceLimits limits;
   absl::Duration reap_interval = kDefaultReapInterval;
   // Empty: a random one (NewInstanceId). Kubernetes may pass the pod name.
@@ -107,6 +111,7 @@ class ServerApp {
   v1::ServerInfo info_;
   std::unique_ptr<ServiceMetrics> metrics_;
   std::unique_ptr<SessionStore> store_;
+  std::unique_ptr<EmbeddingCache> embedding_cache_;
   std::unique_ptr<SessionReaper> reaper_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<Sam2Service> service_;

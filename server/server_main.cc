@@ -79,6 +79,11 @@ ABSL_FLAG(std::string, instance_id, "",
           "This replica's id in session names, like a DNS label: "
           "[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?, e.g. the pod name sam2-0; "
           "empty: random at each start.");
+ABSL_FLAG(int64_t, embedding_cache_mb, 1024,
+          "Image features kept by the SHA-256 of the image bytes, so that "
+          "opening the same image again skips the encoder; beside "
+          "--session_memory_mb (features a live session holds cost nothing "
+          "extra). 0 disables it.");
 ABSL_FLAG(bool, warm_up, true,
           "Run every model path once before reporting SERVING.");
 
@@ -145,6 +150,7 @@ int main(int argc, char** argv) {
   options.sessions.max_sessions = absl::GetFlag(FLAGS_max_sessions);
   options.sessions.max_bytes = absl::GetFlag(FLAGS_session_memory_mb) << 20;
   options.sessions.idle_ttl = absl::GetFlag(FLAGS_idle_ttl);
+  options.embedding_cache_bytes = absl::GetFlag(FLAGS_embedding_cache_mb) << 20;
   options.sessions.absolute_ttl = absl::GetFlag(FLAGS_absolute_ttl);
   options.limits.image.max_points = absl::GetFlag(FLAGS_max_points);
   options.limits.image.max_boxes = absl::GetFlag(FLAGS_max_boxes);

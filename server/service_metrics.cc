@@ -132,6 +132,31 @@ absl::Status ServiceMetrics::Init() {
         return samples;
       });
   if (!status.ok()) return status;
+  status = registry_.AddCallback(
+      "sam2_embedding_cache_lookups_total",
+      "Image embedding cache lookups since start, by result (hit, miss).",
+      MetricType::kCounter, {"result"}, [this] {
+        std::vector<CallbackSample> samples;
+        if (SessionStatsCallback stats = session_stats()) {
+          const SessionStats s = stats();
+          samples.push_back({{"hit"}, static_cast<double>(s.embedding_cache_hits)});
+          samples.push_back(
+              {{"miss"}, static_cast<double>(s.embedding_cache_misses)});
+        }
+        return samples;
+      });
+  if (!status.ok()) return status;
+  status = registry_.AddGaugeCallback(
+      "sam2_embedding_cache_bytes",
+      "Bytes of image features the embedding cache keeps.", {}, [this] {
+        std::vector<CallbackSample> samples;
+        if (SessionStatsCallback stats = session_stats()) {
+          samples.push_back(
+              {{}, static_cast<double>(stats().embedding_cache_bytes)});
+        }
+        return samples;
+      });
+  if (!status.ok()) return status;
   return registry_.AddGaugeCallback(
       "sam2_worker_queue_depth", "Tasks waiting in each worker's queue.",
       {"worker"}, [this] {

@@ -16,6 +16,8 @@
 //   sam2_sessions{kind}                              gauge (callback)
 //   sam2_session_bytes                               gauge (callback)
 //   sam2_sessions_removed_total{kind,reason}         counter (callback)
+//   sam2_embedding_cache_lookups_total{result}       counter (callback), hit/miss
+//   sam2_embedding_cache_bytes                       gauge (callback)
 //   sam2_worker_queue_depth{worker}                  gauge (callback)
 //
 // Ownership: the server owns one ServiceMetrics for the process's life and
@@ -68,6 +70,11 @@ struct SessionStats {
   // Sessions removed since start, by (kind, reason); reason e.g. "deleted",
   // "expired", "evicted". Monotonic: exported as a counter.
   std::map<std::pair<std::string, std::string>, int64_t> removed_by_kind_reason;
+  // The embedding cache beside the store (session/embedding_cache.h):
+  // lookups since start (monotonic) and the bytes it keeps.
+  int64_t embedding_cache_hits = 0;
+  int64_t embedding_cache_misses = 0;
+  int64_t embedding_cache_bytes = 0;
 };
 using SessionStatsCallback = std::function<SessionStats()>;
 

@@ -34,7 +34,19 @@ ImageSession::ImageSession(ImageFeatures features, std::string image_bytes,
 
 absl::StatusOr<std::unique_ptr<ImageSession>> ImageSession::Create(
     const Sam2Model& model, std::string image_bytes,
-    const ImageSessionLimits& limits, const StageObserver& observe) {
+    const ImageSessionLimits& limits, const StageObserver& observe,
+    EmbeddingCache* cache) {
+  std::string key;
+  if (cache != nullptr) {
+    std::optional<ImageFeatures> hit = Timed(observe, "cache", [&] {
+      key = EmbeddingCache::KeyOf(image_bytes);
+      return cache->Lookup(key);
+    });
+    if (hit) {
+      return std::unique_ptr<ImageSession>(
+          new ImageSession(*std::move(hit), std::move(image_bytes), limits));
+    }
+  }
   absl::StatusOr<RgbImage> image = Timed(
       observe, "decode", [&] { return DecodeImage(image_bytes, limits.decode); });
   if (!image.ok()) return image.status();
@@ -46,6 +58,7 @@ absl::StatusOr<std::unique_ptr<ImageSession>> ImageSession::Create(
   if (features->size() != 1) {
     return absl::InternalError("image encoder returned no features");
   }
+  if (cache != nullptr) cache->Insert(key, features->front());
   return std::unique_ptr<ImageSession>(new ImageSession(
       std::move(features->front()), std::move(image_bytes), limits));
 }

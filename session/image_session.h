@@ -40,6 +40,7 @@
 #include "model/image_io.h"
 #include "model/image_predictor.h"
 #include "model/sam2_model.h"
+#include "session/embedding_cache.h"
 #include "session/mask_encoding.h"
 #include "session/session.h"
 
@@ -117,9 +118,12 @@ class ImageSession : public Session {
  public:
   // Decodes `image_bytes` (JPEG/PNG, limits in `limits.decode`) and embeds
   // the image. INVALID_ARGUMENT for bad bytes; INTERNAL for model failures.
+  // With a `cache`, bytes seen before skip decoding and the encoder (the
+  // "cache" stage is observed instead), and new features are kept there.
   static absl::StatusOr<std::unique_ptr<ImageSession>> Create(
       const Sam2Model& model, std::string image_bytes,
-      const ImageSessionLimits& limits, const StageObserver& observe = {});
+      const ImageSessionLimits& limits, const StageObserver& observe = {},
+      EmbeddingCache* cache = nullptr);
 
   // Masks for one request; keeps its low-resolution logits under the
   // returned result_id (the oldest kept result is dropped beyond

@@ -172,6 +172,51 @@ TEST_F(ImageSessionTest, CreateFromPngBytes) {
             features_->NumBytes() + static_cast<int64_t>(png_->size()));
 }
 
+TEST_F(ImageSessionTest, CacheHitSkipsTheEncoderAndGivesTheSameMasks) {
+  EmbeddingCache cache(kDefaultEmbeddingCacheBytes);
+  std::vector<std::string> stages;
+  auto observe = [&](absl::string_view stage, absl::Duration) {
+    stages.emplace_back(stage);
+  };
+  absl::StatusOr<std::unique_ptr<ImageSession>> first = ImageSession::Create(
+      model(), *png_, ImageSessionLimits{}, observe, &cache);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(stages, (std::vector<std::string>{"cache", "decode", "encoder"}));
+  EXPECT_EQ(cache.Stats().entries, 1);
+  EXPECT_EQ(cache.Stats().bytes, features_->NumBytes());
+
+  stages.clear();
+  absl::StatusOr<std::unique_ptr<ImageSession>> second = ImageSession::Create(
+      model(), *png_, ImageSessionLimits{}, observe, &cache);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(stages, (std::vector<std::string>{"cache"}));
+  EXPECT_EQ(cache.Stats().hits, 1);
+  EXPECT_EQ((*second)->height(), kImageH);
+  EXPECT_EQ((*second)->width(), kImageW);
+
+  SegmentInput input;
+  input.points.push_back({300, 200, 1});
+  absl::StatusOr<SegmentOutput> a = (*first)->Segment(model(), input);
+  absl::StatusOr<SegmentOutput> b = (*second)->Segment(model(), input);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->prompts[0].masks.size(), b->prompts[0].masks.size());
+  for (size_t i = 0; i < a->prompts[0].masks.size(); ++i) {
+    EXPECT_EQ(a->prompts[0].masks[i].data, b->prompts[0].masks[i].data);
+    EXPECT_EQ(a->prompts[0].iou_scores[i], b->prompts[0].iou_scores[i]);
+  }
+
+  // Other bytes (the same image re-encoded would be too): a miss.
+  std::string other = *png_;
+  other.back() ^= 1;  // the PNG's trailing CRC: decoders ignore IEND's CRC
+  stages.clear();
+  absl::StatusOr<std::unique_ptr<ImageSession>> third = ImageSession::Create(
+      model(), other, ImageSessionLimits{}, observe, &cache);
+  if (third.ok()) {
+    EXPECT_EQ(stages, (std::vector<std::string>{"cache", "decode", "encoder"}));
+  }
+  EXPECT_EQ(cache.Stats().misses, 2);
+}
+
 TEST_F(ImageSessionTest, CreateRejectsBytesThatAreNotAnImage) {
   for (const std::string& bytes :
        {std::string(), std::string("GIF89a, not JPEG or PNG"),

@@ -93,6 +93,26 @@ TEST_F(ImageApiTest, SegmentMatchesTheInProcessPredictor) {
   }
 }
 
+TEST_F(ImageApiTest, SameImageAgainHitsTheEmbeddingCache) {
+  const v1::ImageSession first = Create();
+  const int64_t encoder_runs =
+      MetricSum(server_->app(), "sam2_stage_seconds_count{stage=\"encoder\"}");
+  const v1::ImageSession second = Create();
+  EXPECT_NE(first.name(), second.name());
+  EXPECT_EQ(second.height(), first.height());
+  EXPECT_EQ(MetricSum(server_->app(),
+                      "sam2_embedding_cache_lookups_total{result=\"hit\"}"),
+            1);
+  EXPECT_EQ(MetricSum(server_->app(),
+                      "sam2_embedding_cache_lookups_total{result=\"miss\"}"),
+            1);
+  EXPECT_GT(MetricSum(server_->app(), "sam2_embedding_cache_bytes"), 0);
+  // The second session did not run the encoder (the first did).
+  EXPECT_EQ(encoder_runs, 1);
+  EXPECT_EQ(MetricSum(server_->app(), "sam2_stage_seconds_count{stage=\"encoder\"}"),
+            encoder_runs);
+}
+
 TEST_F(ImageApiTest, RefinesWithAPreviousResultAndReturnsLogits) {
   const v1::ImageSession session = Create();
   v1::SegmentRequest first;
