@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "model/image_predictor.h"
 #include "model/model_loader.h"
+#include "model/precision.h"
 #include "model/video_frames.h"
 #include "session/session_id.h"
 
@@ -115,7 +116,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   app->metrics_->SetModelInfo(
       {m.meaningless ? "random-weight test model (" + m.variant + ")"
                      : m.variant,
-       "float32", "cpu"});
+       std::string(PrecisionName(options.precision)), "cpu"});
 
   app->store_ = std::make_unique<SessionStore>(options.sessions, instance_id,
                                                clock);
@@ -132,8 +133,11 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   pool_options.num_workers = 1;
   pool_options.queue_capacity = options.queue_capacity;
   const int threads = options.intra_op_threads;
-  pool_options.on_worker_start = [threads](int) {
+  const Precision precision = options.precision;
+  pool_options.on_worker_start = [threads, precision](int) {
     if (threads > 0) at::set_num_threads(threads);
+    // Autocast is per thread: every model call of this worker follows it.
+    UseCpuPrecisionOnThisThread(precision);
   };
   // Deadlines are gRPC's, in real time: the pool reads the real clock even
   // when a test injects a fake one for session expiry.

@@ -28,6 +28,7 @@
 #include "model/sam2_model.h"
 #include "model/video_predictor.h"
 #include "protos/sam2/v1/sam2.pb.h"
+#include "model/precision.h"
 #include "server/grpc_server.h"
 #include "server/http_server.h"
 #include "server/invocations.h"
@@ -66,6 +67,9 @@ struct ServerAppOptions {
   // One worker per device; LibTorch's intra-op threads (0: its default).
   int queue_capacity = 64;
   int intra_op_threads = 0;
+  // The workers' compute precision (model/precision.h): float32, the
+  // reference path, unless the caller resolved bfloat16 from the hardware.
+  Precision precision = Precision::kFloat32;
   SessionStoreOptions sessions;
   // Image features kept by content hash beside the sessions (0: none); see
   // session/embedding_cache.h.

@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "model/model_loader.h"
+#include "model/precision.h"
 #include "server/server_app.h"
 #include "server/thread_stacks.h"
 
@@ -84,6 +85,10 @@ ABSL_FLAG(int64_t, embedding_cache_mb, 1024,
           "opening the same image again skips the encoder; beside "
           "--session_memory_mb (features a live session holds cost nothing "
           "extra). 0 disables it.");
+ABSL_FLAG(std::string, precision, "float32",
+          "float32 (the reference path), bfloat16 (LibTorch's CPU autocast, "
+          "as the reference's torch.autocast), or auto: bfloat16 only when "
+          "this CPU has bf16 instructions (AVX-512 BF16 or AMX).");
 ABSL_FLAG(bool, warm_up, true,
           "Run every model path once before reporting SERVING.");
 
@@ -165,6 +170,21 @@ int main(int argc, char** argv) {
   options.limits.upload_dir = absl::GetFlag(FLAGS_upload_dir);
   options.limits.video.spill_dir = absl::GetFlag(FLAGS_upload_dir);
   options.instance_id = absl::GetFlag(FLAGS_instance_id);
+  {
+    absl::StatusOr<sam2::PrecisionChoice> choice =
+        sam2::ParsePrecisionChoice(absl::GetFlag(FLAGS_precision));
+    if (!choice.ok()) {
+      std::cerr << "sam2_server: --precision: " << choice.status().message()
+                << "\n";
+      return 2;
+    }
+    const bool has_bf16 = sam2::CpuHasBf16Instructions();
+    options.precision = sam2::ResolvePrecision(*choice, has_bf16);
+    std::cerr << "sam2_server: precision "
+              << sam2::PrecisionName(options.precision) << " (--precision="
+              << absl::GetFlag(FLAGS_precision) << "; this CPU "
+              << (has_bf16 ? "has" : "has no") << " bf16 instructions)\n";
+  }
   options.warm_up = absl::GetFlag(FLAGS_warm_up);
   options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
 
