@@ -11,6 +11,8 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/version.h>
 
 #include <algorithm>
@@ -38,6 +40,10 @@ ABSL_FLAG(std::string, image, "", "Image file; default a synthetic 1024x1024.");
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
 ABSL_FLAG(int, repeats, 5, "Timed SetImage runs (after one warm-up).");
 ABSL_FLAG(int, predict_repeats, 20, "Timed Predict runs (after one warm-up).");
+ABSL_FLAG(std::string, profile, "",
+          "Also write a Chrome trace of one SetImage and one Predict (after "
+          "the timed runs) to this file; tests/benchmarks/op_profile.py "
+          "sums it by op.");
 
 namespace {
 
@@ -97,6 +103,15 @@ int main(int argc, char** argv) {
     absl::StatusOr<sam2::Prediction> p = predictor.Predict(prompt);
     if (!p.ok()) return Fail(p.status());
     if (i > 0) predict_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t));
+  }
+  if (const std::string trace = absl::GetFlag(FLAGS_profile); !trace.empty()) {
+    torch::autograd::profiler::RecordProfile profile(trace);
+    {
+      RECORD_FUNCTION("SetImage", std::vector<c10::IValue>());
+      if (absl::Status s = predictor.SetImage(rgb); !s.ok()) return Fail(s);
+    }
+    RECORD_FUNCTION("Predict", std::vector<c10::IValue>());
+    if (!predictor.Predict(prompt).ok()) return Fail(absl::InternalError("Predict"));
   }
   const Stats set = Summarize(set_ms);
   const Stats pred = Summarize(predict_ms);
