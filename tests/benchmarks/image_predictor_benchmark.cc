@@ -28,6 +28,7 @@
 #include "model/image_predictor.h"
 #include "tests/benchmarks/benchmark_model.h"
 #include "model/model_loader.h"
+#include "model/precision.h"
 #include "model/sam2_config.h"
 #include "model/sam2_model.h"
 #include "model/state_dict_spec.h"
@@ -38,6 +39,8 @@ ABSL_FLAG(std::string, checkpoint, "",
           "Load these weights instead of random ones (.pt or .safetensors).");
 ABSL_FLAG(std::string, image, "", "Image file; default a synthetic 1024x1024.");
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
+ABSL_FLAG(std::string, precision, "float32",
+          "float32, bfloat16 or auto, as sam2_server's --precision.");
 ABSL_FLAG(int, repeats, 5, "Timed SetImage runs (after one warm-up).");
 ABSL_FLAG(int, predict_repeats, 20, "Timed Predict runs (after one warm-up).");
 ABSL_FLAG(std::string, profile, "",
@@ -86,6 +89,13 @@ int main(int argc, char** argv) {
   if (!image.ok()) return Fail(image.status());
   const at::Tensor rgb = *image;
 
+  absl::StatusOr<sam2::PrecisionChoice> choice =
+      sam2::ParsePrecisionChoice(absl::GetFlag(FLAGS_precision));
+  if (!choice.ok()) return Fail(choice.status());
+  const sam2::Precision precision =
+      sam2::ResolvePrecision(*choice, sam2::CpuHasBf16Instructions());
+  sam2::UseCpuPrecisionOnThisThread(precision);
+  std::printf("precision: %s\n", std::string(sam2::PrecisionName(precision)).c_str());
   sam2::ImagePredictor predictor(*model);
   std::vector<double> set_ms;
   for (int i = 0; i <= absl::GetFlag(FLAGS_repeats); ++i) {
