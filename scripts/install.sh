@@ -3,14 +3,14 @@
 #   - the Debian packages below (apt-get update + install, only when missing);
 #   - a project-local Python virtual environment (.venv) with the pinned
 #     torch wheel from PyPI, whose LibTorch the C++ build links;
-#   - grpcurl (pinned, from the Go module proxy) in .tools/bin, when a Go
-#     toolchain that builds it is at hand (see below);
+#   - grpcurl and kustomize (pinned, from the Go module proxy) in .tools/bin,
+#     when a Go toolchain that builds them is at hand (see below);
 #   - .venv-client, the Python client's virtual environment: the packages
 #     pinned in requirements/client.txt, clients/python installed editable and
 #     its gRPC stubs generated from protos/sam2/v1/sam2.proto.
-#   - for the offline check of the Kubernetes manifests (deploy/k8s): kustomize
-#     (pinned, from the Go module proxy) in .tools/bin and .venv-deploy with
-#     kubernetes-validate (requirements/deploy.txt); see the end of this file.
+#   - for the offline check of the Kubernetes manifests (deploy/k8s):
+#     .venv-deploy with kubernetes-validate (requirements/deploy.txt); see the
+#     end of this file.
 # Usage: scripts/install.sh [--cuda] [--reference]
 #   --cuda       also install the torch wheel's NVIDIA dependencies (~3 GB), for
 #                `bazel build --config=cuda` on a machine with NVIDIA GPUs.
@@ -89,61 +89,81 @@ else
   echo "install.sh: LibTorch present ($(grep -m1 '^torch==' "$want_cpu"))"
 fi
 
-# grpcurl, to call the server by hand and for //tests/grpcurl:grpcurl_test:
-# built from the Go module proxy into .tools/bin (project-local). v1.8.9 is
-# the newest release that Debian 12's Go (1.19) still builds (v1.9.x needs
-# Go >= 1.21); it speaks the v1alpha reflection protocol that gRPC 1.51
-# serves. Not fatal: without it only that test is skipped.
+# Go tools, built from the Go module proxy into .tools/bin (project-local),
+# each pinned with a version stamp. Not fatal: without one, only the test
+# that needs it is skipped (it says so).
+# - grpcurl, to call the server by hand and for //tests/grpcurl:grpcurl_test:
+#   v1.8.9 is the newest release that Debian 12's Go (1.19) still builds
+#   (v1.9.x needs Go >= 1.21); it speaks the v1alpha reflection protocol
+#   that gRPC 1.51 serves.
+# - kustomize, for deploy/k8s/validate.sh and //deploy/k8s:validate_test:
+#   v5.0.1 is the newest whose go.mod still says go 1.19 (v5.3.0 says 1.20,
+#   v5.4.x 1.21); it builds with newer Go as well.
 GRPCURL_VERSION=v1.8.9
-GRPCURL_MIN_GO=1.19
-GRPCURL_BIN="$ROOT/.tools/bin/grpcurl"
-grpcurl_stamp="$ROOT/.tools/bin/.grpcurl-version"
-go_new_enough() {  # GO_VERSION like 1.19.8 or 1.26 -> at least GRPCURL_MIN_GO?
+KUSTOMIZE_VERSION=v5.0.1
+MIN_GO=1.19
+go_new_enough() {  # GO_VERSION like 1.19.8 or 1.26 -> at least MIN_GO?
   local have="$1" major minor
   major=${have%%.*}; minor=${have#*.}; minor=${minor%%[!0-9]*}
-  [ "$major" -gt 1 ] || { [ "$major" = 1 ] && [ "${minor:-0}" -ge "${GRPCURL_MIN_GO#1.}" ]; }
+  [ "$major" -gt 1 ] || { [ "$major" = 1 ] && [ "${minor:-0}" -ge "${MIN_GO#1.}" ]; }
 }
-install_grpcurl() {
-  if [ -x "$GRPCURL_BIN" ] && [ "$(cat "$grpcurl_stamp" 2>/dev/null)" = "$GRPCURL_VERSION" ]; then
-    echo "install.sh: grpcurl present ($GRPCURL_VERSION, $GRPCURL_BIN)"
-    return 0
-  fi
+# Sets GO to a Go toolchain >= MIN_GO (PATH, /usr/local/go, else Debian's
+# golang-go when its version is new enough), or returns 1 saying why not.
+GO=""
+find_go() {
+  [ -n "$GO" ] && return 0
   local go=""
   if command -v go >/dev/null; then go=$(command -v go)
   elif [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go
   else
-    # Debian's golang-go, only when its Go can build the pinned grpcurl.
     local candidate
     candidate=$(apt-cache policy golang-go 2>/dev/null | sed -n 's/^ *Candidate: *\(.*\)/\1/p')
     candidate=${candidate#*:}  # drop the epoch: 2:1.19~1 -> 1.19~1
     if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && go_new_enough "$candidate"; then
       local sudo=""
       if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
-      echo "install.sh: installing Debian's golang-go ($candidate) to build grpcurl"
+      echo "install.sh: installing Debian's golang-go ($candidate) to build the Go tools"
       DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends golang-go &&
         go=$(command -v go || true)
     fi
   fi
   if [ -z "$go" ]; then
-    echo "install.sh: skipping grpcurl: no Go >= $GRPCURL_MIN_GO here or in apt (//tests/grpcurl:grpcurl_test will be skipped)"
-    return 0
+    GO_PROBLEM="no Go >= $MIN_GO here or in apt"
+    return 1
   fi
   local have
   have=$("$go" env GOVERSION 2>/dev/null || true); have=${have#go}
   if [ -z "$have" ] || ! go_new_enough "$have"; then
-    echo "install.sh: skipping grpcurl: $go is Go ${have:-of unknown version}, grpcurl $GRPCURL_VERSION needs >= $GRPCURL_MIN_GO (//tests/grpcurl:grpcurl_test will be skipped)"
+    GO_PROBLEM="$go is Go ${have:-of unknown version}, the tools need >= $MIN_GO"
+    return 1
+  fi
+  GO=$go
+  GO_VERSION=$have
+}
+# go_install_tool NAME VERSION PACKAGE TEST: PACKAGE@VERSION as .tools/bin/NAME.
+go_install_tool() {
+  local name=$1 version=$2 package=$3 test=$4
+  local bin="$ROOT/.tools/bin/$name" stamp="$ROOT/.tools/bin/.$name-version"
+  if [ -x "$bin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then
+    echo "install.sh: $name present ($version, $bin)"
     return 0
   fi
-  echo "install.sh: installing grpcurl $GRPCURL_VERSION into $ROOT/.tools/bin (go install, Go $have)"
+  if ! find_go; then
+    echo "install.sh: skipping $name: $GO_PROBLEM ($test will be skipped)"
+    return 0
+  fi
+  echo "install.sh: installing $name $version into $ROOT/.tools/bin (go install, Go $GO_VERSION)"
   mkdir -p "$ROOT/.tools/bin"
-  if GOBIN="$ROOT/.tools/bin" GOTOOLCHAIN=local \
-      "$go" install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION"; then
-    printf '%s' "$GRPCURL_VERSION" > "$grpcurl_stamp"
+  if GOBIN="$ROOT/.tools/bin" GOTOOLCHAIN=local "$GO" install "$package@$version"; then
+    printf '%s' "$version" > "$stamp"
   else
-    echo "install.sh: could not install grpcurl (Go module proxy unreachable?); //tests/grpcurl:grpcurl_test will be skipped"
+    echo "install.sh: could not install $name (Go module proxy unreachable?); $test will be skipped"
   fi
 }
-install_grpcurl
+go_install_tool grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl \
+  //tests/grpcurl:grpcurl_test
+go_install_tool kustomize "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5 \
+  //deploy/k8s:validate_test
 
 if [ "$REFERENCE" = 1 ]; then
   # Meta's reference implementation, in its own environment so that .venv keeps
@@ -200,35 +220,6 @@ fi
 # ---- deploy/k8s: the Kubernetes manifests' offline validation -------------
 # For deploy/k8s/validate.sh and //deploy/k8s:validate_test. Not fatal:
 # without these only that test is skipped (it says so).
-# kustomize, built from the Go module proxy into .tools/bin like grpcurl
-# above (which also brought Debian's Go when the machine had none).
-# v5.0.1 is the newest kustomize whose go.mod still says go 1.19, Debian
-# 12's Go (v5.3.0 says 1.20, v5.4.x 1.21); it builds with newer Go as well.
-KUSTOMIZE_VERSION=v5.0.1
-kustomize_stamp="$ROOT/.tools/bin/.kustomize-version"
-install_kustomize() {
-  if [ -x "$ROOT/.tools/bin/kustomize" ] && [ "$(cat "$kustomize_stamp" 2>/dev/null)" = "$KUSTOMIZE_VERSION" ]; then
-    echo "install.sh: kustomize present ($KUSTOMIZE_VERSION, $ROOT/.tools/bin/kustomize)"
-    return 0
-  fi
-  local go have
-  go=$(command -v go || true)
-  if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go; fi
-  have=$([ -n "$go" ] && "$go" env GOVERSION 2>/dev/null || true); have=${have#go}
-  if [ -z "$have" ] || ! go_new_enough "$have"; then  # kustomize needs Go >= 1.19 too
-    echo "install.sh: skipping kustomize: no Go >= 1.19 (//deploy/k8s:validate_test will be skipped)"
-    return 0
-  fi
-  echo "install.sh: installing kustomize $KUSTOMIZE_VERSION into $ROOT/.tools/bin (go install, Go $have)"
-  mkdir -p "$ROOT/.tools/bin"
-  if GOBIN="$ROOT/.tools/bin" GOTOOLCHAIN=local \
-      "$go" install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"; then
-    printf '%s' "$KUSTOMIZE_VERSION" > "$kustomize_stamp"
-  else
-    echo "install.sh: could not install kustomize (Go module proxy unreachable?); //deploy/k8s:validate_test will be skipped"
-  fi
-}
-install_kustomize
 # kubernetes-validate (the Kubernetes JSON schemas, offline) and PyYAML, in
 # their own environment, every package pinned (requirements/deploy.txt).
 DVENV="$ROOT/.venv-deploy"
