@@ -111,17 +111,24 @@ int WaitExit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-TEST(ServerMainTest, ServesHealthAndStopsCleanlyOnSigterm) {
-  Child c = Spawn({kServer, "--address=127.0.0.1:0",
-                   "--http_address=127.0.0.1:0",
-                   absl::StrCat("--checkpoint=", kCheckpoint)});
-  std::string line = ReadUntil(c.out_fd, "\n", kStartTimeoutMs);
+// The port of "sam2_server listening on port N" on the child's stdout; 0,
+// with a test failure naming both outputs, if it never comes.
+int ListeningPort(const Child& c) {
+  const std::string line = ReadUntil(c.out_fd, "\n", kStartTimeoutMs);
   absl::string_view rest = line;
-  ASSERT_TRUE(absl::ConsumePrefix(&rest, "sam2_server listening on port "))
-      << "stdout: " << line << "\nstderr: " << ReadUntil(c.err_fd, "", 1000);
   int port = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(rest), &port));
+  if (!absl::ConsumePrefix(&rest, "sam2_server listening on port ") ||
+      !absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(rest), &port)) {
+    ADD_FAILURE() << "stdout: " << line
+                  << "\nstderr: " << ReadUntil(c.err_fd, "", 1000);
+    return 0;
+  }
+  return port;
+}
 
+// Expects gRPC health SERVING on 127.0.0.1:port; returns the channel, which
+// stays connected while the caller holds it.
+std::shared_ptr<grpc::Channel> ExpectServing(int port) {
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
                                      grpc::InsecureChannelCredentials());
   grpc::ClientContext ctx;
@@ -129,8 +136,18 @@ TEST(ServerMainTest, ServesHealthAndStopsCleanlyOnSigterm) {
   grpc::health::v1::HealthCheckResponse response;
   grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
       &ctx, grpc::health::v1::HealthCheckRequest(), &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  return channel;
+}
+
+TEST(ServerMainTest, ServesHealthAndStopsCleanlyOnSigterm) {
+  Child c = Spawn({kServer, "--address=127.0.0.1:0",
+                   "--http_address=127.0.0.1:0",
+                   absl::StrCat("--checkpoint=", kCheckpoint)});
+  const int port = ListeningPort(c);
+  ASSERT_GT(port, 0);
+  const std::shared_ptr<grpc::Channel> channel = ExpectServing(port);
 
   // The client stays connected: an idle connection must not hold up the
   // drain.
@@ -214,13 +231,8 @@ TEST(ServerMainTest, ServesUnderLargeStaticTlsWithNoFixedThreadStacks) {
                    absl::StrCat("--checkpoint=", kCheckpoint)},
                   {absl::StrCat("LD_PRELOAD=", kStackProbe),
                    absl::StrCat("SAM2_STACK_PROBE_LOG=", probe_log)});
-  std::string line = ReadUntil(c.out_fd, "\n", kStartTimeoutMs);
-  absl::string_view rest = line;
-  ASSERT_TRUE(absl::ConsumePrefix(&rest, "sam2_server listening on port "))
-      << "stdout: " << line << "\nstderr: " << ReadUntil(c.err_fd, "", 1000);
-  int grpc_port = 0;
-  ASSERT_TRUE(
-      absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(rest), &grpc_port));
+  const int grpc_port = ListeningPort(c);
+  ASSERT_GT(grpc_port, 0);
   // "sam2_server: metrics at http://127.0.0.1:PORT/metrics" came before.
   std::string err = ReadUntil(c.err_fd, "/metrics\n", kStartTimeoutMs);
   const size_t at = err.find("metrics at http://127.0.0.1:");
@@ -234,15 +246,7 @@ TEST(ServerMainTest, ServesUnderLargeStaticTlsWithNoFixedThreadStacks) {
   EXPECT_EQ(sam2::HttpGet(http_port, "/ping").status, 200);
   EXPECT_EQ(sam2::HttpGet(http_port, "/healthz").status, 200);
   EXPECT_EQ(sam2::HttpGet(http_port, "/metrics").status, 200);
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
-                                     grpc::InsecureChannelCredentials());
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::health::v1::HealthCheckResponse response;
-  grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
-      &ctx, grpc::health::v1::HealthCheckRequest(), &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  ExpectServing(grpc_port);
 
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);
   err += ReadUntil(c.err_fd, "stopped", kStartTimeoutMs);
