@@ -35,6 +35,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "model/precision.h"
 #include "model/rle.h"
 #include "model/safetensors.h"
 #include "tests/golden/golden_runner.h"
@@ -307,6 +308,9 @@ struct ReplayOptions {
   // start frame without it being reported by BOTH: the expected masks are
   // those of the two calls minus the repeated start frame.
   bool merge_both = false;
+  // Every mask must match outside the band (float32). False: only count the
+  // mismatches (bfloat16 has its own tolerance, checked on the tally).
+  bool expect_exact = true;
 };
 
 struct ReplayTally {
@@ -328,6 +332,7 @@ class GoldenReplay {
 
   void Run(const ReplayOptions& options, ReplayTally* tally) {
     tally_ = tally;
+    expect_exact_ = options.expect_exact;
     std::ifstream in(absl::StrCat(kMicroFixtureDir, "/cases.json"));
     ASSERT_TRUE(in.good());
     const Json cases = Json::parse(in);
@@ -549,8 +554,10 @@ class GoldenReplay {
       const at::Tensor band = w.abs() <= (tol + kFloat16Relative * w.abs());
       const at::Tensor differ = (mask != (w > 0)) & band.logical_not();
       const int64_t n = differ.sum().item<int64_t>();
-      EXPECT_EQ(n, 0) << "object " << ids[k] << ": " << n
-                      << " pixels differ from the reference outside the band";
+      if (expect_exact_) {
+        EXPECT_EQ(n, 0) << "object " << ids[k] << ": " << n
+                        << " pixels differ from the reference outside the band";
+      }
       ++tally_->masks_checked;
       tally_->pixels_checked += mask.numel();
       tally_->mismatches += n;
@@ -561,6 +568,7 @@ class GoldenReplay {
   v1::Sam2Service::Stub& stub_;
   GoldenTolerances tol_;
   ReplayTally* tally_ = nullptr;
+  bool expect_exact_ = true;
   const StateDict* expected_ = nullptr;
   std::string name_;
   int height_ = 0;
@@ -582,6 +590,36 @@ TEST_F(VideoApiTest, GoldenScriptReplaysThroughTheApi) {
             << tally.pixels_checked << " px, " << tally.in_band
             << " px in the tolerance band, " << tally.mismatches
             << " mismatches\n";
+}
+
+// The same script on a worker in bfloat16 (--precision=bfloat16, CPU
+// autocast): bfloat16's own tolerance against the golden fixtures, as a
+// share of the compared pixels (mask edges move where logits are near 0).
+// Measured 2026-12-03 on the micro model (AVX-512 BF16 CPU): 2,439 of
+// 4,723,200 pixels (0.052 %) outside the float32 band; the limit leaves ~10x.
+constexpr double kMaxBfloat16MismatchShare = 0.005;
+
+TEST_F(VideoApiTest, GoldenScriptInBfloat16StaysWithinItsTolerance) {
+  ServerAppOptions options = TestServerOptions();
+  options.limits.upload_dir = upload_dir_;
+  options.precision = Precision::kBFloat16;
+  absl::StatusOr<std::unique_ptr<TestServer>> bf16 =
+      TestServer::Start(std::move(options));
+  ASSERT_TRUE(bf16.ok()) << bf16.status();
+  std::unique_ptr<v1::Sam2Service::Stub> stub = (*bf16)->NewStub();
+  ReplayTally tally;
+  ReplayOptions replay;
+  replay.expect_exact = false;
+  GoldenReplay(*stub, GoldenTolerances{}).Run(replay, &tally);
+  EXPECT_EQ(tally.skipped_steps, 0);
+  EXPECT_EQ(tally.masks_checked, tally.masks_expected);
+  ASSERT_GT(tally.pixels_checked, 0);
+  const double share =
+      static_cast<double>(tally.mismatches) / tally.pixels_checked;
+  std::cout << "golden replay in bfloat16: " << tally.masks_checked
+            << " masks, " << tally.pixels_checked << " px, "
+            << tally.mismatches << " mismatches (" << 100 * share << " %)\n";
+  EXPECT_LE(share, kMaxBfloat16MismatchShare);
 }
 
 // The script's "forward from 4, then reverse from 4" as one DIRECTION_BOTH
