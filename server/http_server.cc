@@ -430,7 +430,8 @@ HttpRequest ToHttpRequest(const httplib::Request& in) {
   return out;
 }
 
-absl::Status ValidateOptions(const HttpServerOptions& options) {
+// The parsed address when the options and routes are valid.
+absl::StatusOr<ListenAddress> ValidateOptions(const HttpServerOptions& options) {
   absl::StatusOr<ListenAddress> address = ParseListenAddress(options.address);
   if (!address.ok()) return address.status();
   if (options.num_threads < 1 || options.num_threads > kMaxHttpThreads) {
@@ -462,7 +463,7 @@ absl::Status ValidateOptions(const HttpServerOptions& options) {
           absl::StrCat("duplicate HTTP route ", route.path));
     }
   }
-  return absl::OkStatus();
+  return address;
 }
 
 }  // namespace
@@ -728,9 +729,9 @@ class HttpServer::Impl {
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     HttpServerOptions options) {
-  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
-  ListenAddress address = *ParseListenAddress(options.address);
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(address));
+  absl::StatusOr<ListenAddress> address = ValidateOptions(options);
+  if (!address.ok()) return address.status();
+  auto impl = std::make_unique<Impl>(std::move(options), *std::move(address));
   absl::StatusOr<int> port = impl->Start();
   if (!port.ok()) return port.status();
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(impl)));
