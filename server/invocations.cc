@@ -470,13 +470,7 @@ class Invocations {
     return result;
   }
 
-  StageObserver Observer() const {
-    ServiceMetrics* metrics = options_.metrics;
-    if (metrics == nullptr) return {};
-    return [metrics](absl::string_view stage, absl::Duration d) {
-      metrics->RecordStage(stage, d);
-    };
-  }
+  StageObserver Observer() const { return StageRecorder(options_.metrics); }
 
   const InvocationsOptions options_;
 };

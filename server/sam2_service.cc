@@ -103,11 +103,7 @@ Sam2Service::Sam2Service(Sam2ServiceOptions options)
     : options_(std::move(options)) {}
 
 StageObserver Sam2Service::Observer() const {
-  ServiceMetrics* metrics = options_.metrics;
-  if (metrics == nullptr) return {};
-  return [metrics](absl::string_view stage, absl::Duration d) {
-    metrics->RecordStage(stage, d);
-  };
+  return StageRecorder(options_.metrics);
 }
 
 absl::Status Sam2Service::CheckAcceptingSessions() const {

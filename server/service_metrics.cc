@@ -172,6 +172,14 @@ absl::Status ServiceMetrics::Init() {
 
 #undef SAM2_ASSIGN_OR_RETURN_FAMILY
 
+std::function<void(absl::string_view, absl::Duration)> StageRecorder(
+    ServiceMetrics* metrics) {
+  if (metrics == nullptr) return {};
+  return [metrics](absl::string_view stage, absl::Duration d) {
+    metrics->RecordStage(stage, d);
+  };
+}
+
 void ServiceMetrics::RecordRequest(absl::string_view method,
                                    absl::string_view code,
                                    std::optional<absl::Duration> queue,

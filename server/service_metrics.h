@@ -92,6 +92,13 @@ struct ModelInfo {
   std::string device;     // "cpu", "cuda"
 };
 
+class ServiceMetrics;
+
+// RecordStage of `metrics` as a callable, e.g. a session's StageObserver;
+// empty when `metrics` is null.
+std::function<void(absl::string_view stage, absl::Duration duration)>
+StageRecorder(ServiceMetrics* metrics);
+
 class ServiceMetrics {
  public:
   // Registers every family. Fails only on a programming error in the
