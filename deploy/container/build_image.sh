@@ -49,7 +49,9 @@ done
 for binary in "$SERVER" "$TOOL"; do
   [ -x "$binary" ] || { echo "build_image.sh: $binary is missing: bazel build //server:sam2_server //client:sam2" >&2; exit 1; }
 done
-if [ "$VARIANT" = cuda ] && ! ldd "$SERVER" | grep -q libtorch_cuda; then
+# grep without -q reads to the end: -q could exit early, and pipefail would
+# then count the SIGPIPE of ldd as a failure.
+if [ "$VARIANT" = cuda ] && ! ldd "$SERVER" | grep libtorch_cuda >/dev/null; then
   echo "build_image.sh: --cuda needs a binary built with --config=cuda (it does not link libtorch_cuda)" >&2
   exit 1
 fi

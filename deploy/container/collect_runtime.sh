@@ -22,7 +22,9 @@ OUT=$3
 mkdir -p "$OUT/opt/sam2/bin" "$OUT/opt/sam2/lib"
 packages=(curl ca-certificates)
 for binary in "$SERVER" "$TOOL"; do
-  if ldd "$binary" | grep -q "not found"; then
+  # grep without -q reads to the end: -q could exit early, and pipefail
+  # would then count the SIGPIPE of ldd as a failure.
+  if ldd "$binary" | grep "not found" >/dev/null; then
     echo "collect_runtime.sh: $binary has unresolved libraries:" >&2
     ldd "$binary" | grep "not found" >&2
     exit 1

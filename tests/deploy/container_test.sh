@@ -84,7 +84,10 @@ done
 podman healthcheck run "$NAME" >/dev/null 2>&1 || fail "the image's HEALTHCHECK failed"
 [ "$(podman exec "$NAME" id -u)" = 10001 ] || fail "the server does not run as uid 10001"
 # The checkpoint checker download_checkpoints.sh uses inside the image.
-podman exec "$NAME" sam2 inspect /models/model.pt 2>&1 | grep -q "tensors: *371" ||
+# Output to a file first: with pipefail, `grep -q` closing the pipe early
+# would fail the pipeline (SIGPIPE) even on a match.
+podman exec "$NAME" sam2 inspect /models/model.pt > "$T/inspect.txt" 2>&1
+grep -q "tensors: *371" "$T/inspect.txt" ||
   fail "sam2 inspect does not work inside the image"
 bazel-bin/client/sam2 remote info --server "127.0.0.1:$grpc_port" > "$T/info.txt" 2>&1 ||
   { cat "$T/info.txt" >&2; fail "sam2 remote info failed"; }
@@ -103,7 +106,8 @@ podman stop -t 30 "$NAME" >/dev/null 2>> "$T/run.log" ||
   { cat "$T/run.log" >&2; fail "podman stop failed"; }
 code=$(podman inspect --format '{{.State.ExitCode}}' "$NAME")
 [ "$code" = 0 ] || fail "the server exited with $code after SIGTERM"
-podman logs "$NAME" 2>&1 | grep -q "received SIGTERM" || fail "no drain in the server's log"
+podman logs "$NAME" > "$T/server.log" 2>&1
+grep -q "received SIGTERM" "$T/server.log" || fail "no drain in the server's log"
 
 echo "container_test: health, HEALTHCHECK, uid 10001, sam2 inspect, Segment equal to local, exit 0 on SIGTERM ($(( $(date +%s) - start )) s)"
 echo "container test: 1 passed, 0 failed"
