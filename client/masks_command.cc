@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "client/cli_args.h"
+#include "client/precision_option.h"
 #include "client/mask_images.h"
 #include "client/progress_bar.h"
 #include "model/automatic_mask_generator.h"
@@ -35,7 +36,7 @@ constexpr char kUsage[] =
     "         [--box-nms-thresh T] [--crop-n-layers N] [--crop-nms-thresh T]\n"
     "         [--crop-overlap-ratio R] [--crop-n-points-downscale-factor N]\n"
     "         [--min-mask-region-area N] [--use-m2m] [--single-mask] "
-    "[--progress]\n";
+    "[--progress] [--precision auto|float32|bfloat16]\n";
 
 absl::Status ParseInt(const CliArgs& args, const char* name, int64_t* v) {
   if (!args.Has(name)) return absl::OkStatus();
@@ -68,6 +69,8 @@ absl::Status Masks(const CliArgs& args, std::ostream& out, std::ostream& err,
       ParseMasksOptions(args);
   if (!options.ok()) return options.status();
 
+  absl::StatusOr<Precision> precision = UsePrecisionOption(args);
+  if (!precision.ok()) return precision.status();
   absl::StatusOr<LoadedModel> loaded = LoadModel(checkpoint, args.Get("config"));
   if (!loaded.ok()) return loaded.status();
   absl::StatusOr<std::shared_ptr<const Sam2Model>> model =
@@ -121,7 +124,8 @@ const CliSpec& MasksCliSpec() {
        "points-per-batch", "pred-iou-thresh", "stability-score-thresh",
        "stability-score-offset", "box-nms-thresh", "crop-n-layers",
        "crop-nms-thresh", "crop-overlap-ratio",
-       "crop-n-points-downscale-factor", "min-mask-region-area"},
+       "crop-n-points-downscale-factor", "min-mask-region-area",
+       kPrecisionOption},
       {"use-m2m", "single-mask", "progress"},
       /*max_positional=*/0};
   return *spec;

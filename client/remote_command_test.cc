@@ -29,6 +29,9 @@ namespace sam2 {
 namespace {
 
 const std::string kDir = "tests/fixtures/sam2.1-micro/";
+// The in-process server computes in float32 (ServerAppOptions' default);
+// the local commands' default is `auto`, bfloat16 on bf16 CPUs.
+constexpr char kLocalFloat32[] = "--precision=float32";
 
 std::string Tmp(const std::string& name) {
   return std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
@@ -135,7 +138,7 @@ TEST_F(RemoteCommandTest, SegmentWritesWhatTheLocalCommandWrites) {
       "--image",       kDir + "image.png",  "--point",
       "270,220",       "--point=120,120,0", "--box",
       "60,80,420,360", "--multimask"};
-  std::vector<std::string> local = {"--checkpoint", kDir + "model.pt",
+  std::vector<std::string> local = {kLocalFloat32, "--checkpoint", kDir + "model.pt",
                                     "--out",        Tmp("local_mask.png"),
                                     "--overlay",    Tmp("local_overlay.png")};
   local.insert(local.end(), prompt.begin(), prompt.end());
@@ -175,7 +178,7 @@ TEST_F(RemoteCommandTest, MasksWritesTheLocalCommandsJson) {
                                             "0",
                                             "--stability-score-thresh",
                                             "0"};
-  std::vector<std::string> local = {"--checkpoint", kDir + "model.pt", "--out",
+  std::vector<std::string> local = {kLocalFloat32, "--checkpoint", kDir + "model.pt", "--out",
                                     Tmp("local.json")};
   local.insert(local.end(), options.begin(), options.end());
   std::ostringstream lout, lerr;
@@ -225,7 +228,7 @@ TEST_F(RemoteCommandTest, TrackAFolderLikeTheLocalCommandWithProgress) {
       "--video", kDir + "frames", "--obj-id", "1", "--point", "160,90",
       "--point", "20,20,0",       "--obj-id", "7", "--frame", "2",
       "--box",   "200,40,300,160"};
-  std::vector<std::string> local = {"--checkpoint", kDir + "model.pt", "--out",
+  std::vector<std::string> local = {kLocalFloat32, "--checkpoint", kDir + "model.pt", "--out",
                                     Tmp("track_local")};
   local.insert(local.end(), prompts.begin(), prompts.end());
   std::ostringstream lout, lerr;
@@ -265,7 +268,7 @@ TEST_F(RemoteCommandTest, TrackAVideoFileBothWaysLikeTheLocalCommand) {
   const std::vector<std::string> prompts = {
       "--video", avi,         "--frame",      "4", "--point",
       "160,90",  "--reverse", "--max-frames", "2"};
-  std::vector<std::string> local = {"--checkpoint", kDir + "model.pt", "--out",
+  std::vector<std::string> local = {kLocalFloat32, "--checkpoint", kDir + "model.pt", "--out",
                                     Tmp("file_local")};
   local.insert(local.end(), prompts.begin(), prompts.end());
   std::ostringstream lout, lerr;
@@ -295,7 +298,7 @@ TEST_F(RemoteCommandTest, TrackAMaskPrompt) {
   const std::vector<std::string> prompts = {
       "--video", kDir + "frames", "--obj-id", "3", "--frame",
       "6",       "--mask",        mask};
-  std::vector<std::string> local = {"--checkpoint", kDir + "model.pt", "--out",
+  std::vector<std::string> local = {kLocalFloat32, "--checkpoint", kDir + "model.pt", "--out",
                                     Tmp("mask_local")};
   local.insert(local.end(), prompts.begin(), prompts.end());
   std::ostringstream lout, lerr;

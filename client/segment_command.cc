@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "client/cli_args.h"
 #include "client/mask_images.h"
+#include "client/precision_option.h"
 #include "model/image_io.h"
 #include "model/image_predictor.h"
 #include "model/model_loader.h"
@@ -23,7 +24,8 @@ namespace {
 constexpr char kUsage[] =
     "usage: sam2 segment --checkpoint CKPT [--config YAML] --image IMG\n"
     "         --point x,y[,label] ... [--box x0,y0,x1,y1] [--multimask]\n"
-    "         --out mask.png [--overlay overlay.png]\n";
+    "         --out mask.png [--overlay overlay.png]\n"
+    "         [--precision auto|float32|bfloat16]\n";
 
 absl::Status Segment(const CliArgs& args, std::ostream& out) {
   const std::string checkpoint = args.Get("checkpoint");
@@ -36,6 +38,8 @@ absl::Status Segment(const CliArgs& args, std::ostream& out) {
   absl::StatusOr<SegmentPrompts> prompts = ParseSegmentPrompts(args);
   if (!prompts.ok()) return prompts.status();
 
+  absl::StatusOr<Precision> precision = UsePrecisionOption(args);
+  if (!precision.ok()) return precision.status();
   absl::StatusOr<LoadedModel> loaded = LoadModel(checkpoint, args.Get("config"));
   if (!loaded.ok()) return loaded.status();
   absl::StatusOr<std::shared_ptr<const Sam2Model>> model =
@@ -107,7 +111,8 @@ absl::Status Segment(const CliArgs& args, std::ostream& out) {
 
 const CliSpec& SegmentCliSpec() {
   static const CliSpec* spec = new CliSpec{
-      {"checkpoint", "config", "image", "point", "box", "out", "overlay"},
+      {"checkpoint", "config", "image", "point", "box", "out", "overlay",
+       kPrecisionOption},
       {"multimask"},
       /*max_positional=*/0};
   return *spec;

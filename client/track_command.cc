@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/cli_args.h"
+#include "client/precision_option.h"
 #include "client/mask_images.h"
 #include "client/progress_bar.h"
 #include "model/model_loader.h"
@@ -37,6 +38,7 @@ constexpr char kUsage[] =
     "[--box x0,y0,x1,y1] [--mask PNG]\n"
     "         [--obj-id K2 ...] --out DIR [--overlay-video out.mp4]\n"
     "         [--reverse] [--max-frames N] [--progress]\n"
+    "         [--precision auto|float32|bfloat16]\n"
     "Prompts are read left to right. --obj-id K starts object K (an integer\n"
     ">= 0; before any --obj-id, prompts belong to object 1). --frame N (0-based,\n"
     "default 0, reset by each --obj-id) selects the frame the --point, --box\n"
@@ -132,6 +134,8 @@ absl::Status Track(const CliArgs& args, const std::vector<std::string>& argv,
         absl::StrCat("--out ", out_dir, ": cannot create the directory"));
   }
 
+  absl::StatusOr<Precision> precision = UsePrecisionOption(args);
+  if (!precision.ok()) return precision.status();
   absl::StatusOr<LoadedModel> loaded = LoadModel(checkpoint, args.Get("config"));
   if (!loaded.ok()) return loaded.status();
   absl::StatusOr<std::shared_ptr<const VideoPredictor>> predictor =
@@ -240,7 +244,7 @@ absl::Status Track(const CliArgs& args, const std::vector<std::string>& argv,
 const CliSpec& TrackCliSpec() {
   static const CliSpec* spec = new CliSpec{
       {"checkpoint", "config", "video", "frame", "point", "box", "mask",
-       "obj-id", "out", "overlay-video", "max-frames"},
+       "obj-id", "out", "overlay-video", "max-frames", kPrecisionOption},
       {"reverse", "progress"},
       /*max_positional=*/0};
   return *spec;

@@ -44,6 +44,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev libzip-dev zlib1g-dev
   libtbb-dev                 # oneTBB, OpenCV's threads (server/thread_stacks.h)
+  libgoogle-perftools-dev    # tcmalloc, the process allocator (server/allocator.h)
   libssl-dev                 # SHA-256 of images (session/embedding_cache.h)
   python3-venv               # the project virtual environment
   unzip curl

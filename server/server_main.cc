@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "model/model_loader.h"
 #include "model/precision.h"
+#include "server/allocator.h"
 #include "server/server_app.h"
 #include "server/thread_stacks.h"
 
@@ -85,10 +86,12 @@ ABSL_FLAG(int64_t, embedding_cache_mb, 1024,
           "opening the same image again skips the encoder; beside "
           "--session_memory_mb (features a live session holds cost nothing "
           "extra). 0 disables it.");
-ABSL_FLAG(std::string, precision, "float32",
-          "float32 (the reference path), bfloat16 (LibTorch's CPU autocast, "
-          "as the reference's torch.autocast), or auto: bfloat16 only when "
-          "this CPU has bf16 instructions (AVX-512 BF16 or AMX).");
+ABSL_FLAG(std::string, precision, "auto",
+          "auto (the default): bfloat16 when this CPU has bf16 instructions "
+          "(AVX-512 BF16 or AMX), float32 otherwise; float32: the reference "
+          "path, equal to Meta's results to float32 round-off on every CPU; "
+          "bfloat16: LibTorch's CPU autocast, as the reference's "
+          "torch.autocast.");
 ABSL_FLAG(bool, warm_up, true,
           "Run every model path once before reporting SERVING.");
 
@@ -180,6 +183,7 @@ int main(int argc, char** argv) {
     }
     const bool has_bf16 = sam2::CpuHasBf16Instructions();
     options.precision = sam2::ResolvePrecision(*choice, has_bf16);
+    std::cerr << "sam2_server: allocator " << sam2::MallocLibrary() << "\n";
     std::cerr << "sam2_server: precision "
               << sam2::PrecisionName(options.precision) << " (--precision="
               << absl::GetFlag(FLAGS_precision) << "; this CPU "

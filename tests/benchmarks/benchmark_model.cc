@@ -45,4 +45,13 @@ absl::StatusOr<at::Tensor> LoadBenchmarkImage(const std::string& path) {
   return at::cat({x / 4, y / 4, (x + y) / 8 + disc}, 2).clamp(0, 255).to(at::kByte);
 }
 
+absl::StatusOr<Precision> UseBenchmarkPrecision(const std::string& flag) {
+  absl::StatusOr<PrecisionChoice> choice = ParsePrecisionChoice(flag);
+  if (!choice.ok()) return choice.status();
+  const Precision precision =
+      ResolvePrecision(*choice, CpuHasBf16Instructions());
+  UseCpuPrecisionOnThisThread(precision);
+  return precision;
+}
+
 }  // namespace sam2

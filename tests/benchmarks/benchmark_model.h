@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "model/precision.h"
 #include "model/sam2_config.h"
 #include "model/state_dict.h"
 
@@ -30,6 +31,11 @@ absl::StatusOr<BenchmarkModel> LoadBenchmarkModel(const std::string& variant,
 // The benchmark image: the file at `path` decoded, or (empty path) a
 // synthetic 1024x1024 RGB scene (gradients and a disc).
 absl::StatusOr<at::Tensor> LoadBenchmarkImage(const std::string& path);
+
+// Parses a --precision flag value ("float32", "bfloat16", "auto"), resolves
+// it against this CPU, applies it to the calling thread (the benchmark's
+// driver thread, as a server worker does) and returns what it chose.
+absl::StatusOr<Precision> UseBenchmarkPrecision(const std::string& flag);
 
 }  // namespace sam2
 

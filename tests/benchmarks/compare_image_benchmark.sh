@@ -8,6 +8,9 @@
 # Runs ROUNDS alternating rounds (default 3) and prints the medians of each
 # and their ratio (reference / ours: above 1 means we are faster).
 set -euo pipefail
+# Our side's --precision (float32, bfloat16 or auto); the reference runs as
+# it does by default on the CPU, in float32.
+precision=${SAM2_BENCH_PRECISION:-float32}
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 threads=${1:-2}
 rounds=${2:-3}
@@ -24,7 +27,7 @@ results=$(mktemp)
 for round in $(seq 1 "$rounds"); do
   echo "round $round/$rounds" >&2
   "$ref_py" tests/benchmarks/reference_image_benchmark.py --threads "$threads" | grep '^{' >> "$results"
-  "$cpp" --threads="$threads" --checkpoint="$ckpt" | grep '^{' >> "$results"
+  "$cpp" --threads="$threads" --checkpoint="$ckpt" --precision="$precision" | grep '^{' >> "$results"
 done
 "$ref_py" - "$results" <<'PY'
 import json, statistics, sys

@@ -11,6 +11,9 @@
 # per-round medians) and their ratio (reference / ours: above 1 means we are
 # faster). The reference's tqdm progress (stderr) is discarded.
 set -euo pipefail
+# Our side's --precision (float32, bfloat16 or auto); the reference runs as
+# it does by default on the CPU, in float32.
+precision=${SAM2_BENCH_PRECISION:-float32}
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 threads=${1:-2}
 frames=${2:-12}
@@ -36,7 +39,7 @@ for round in $(seq 1 "$rounds"); do
     grep '^{' "$log" >> "$results"
     echo "round $round/$rounds, $objects object(s): ours (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
     "$cpp" --threads="$threads" --frames="$frames" --objects="$objects" \
-      --checkpoint="$ckpt" > "$log"
+      --checkpoint="$ckpt" --precision="$precision" > "$log"
     grep -v '^{' "$log" >&2 || true
     grep '^{' "$log" >> "$results"
   done

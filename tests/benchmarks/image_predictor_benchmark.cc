@@ -89,13 +89,10 @@ int main(int argc, char** argv) {
   if (!image.ok()) return Fail(image.status());
   const at::Tensor rgb = *image;
 
-  absl::StatusOr<sam2::PrecisionChoice> choice =
-      sam2::ParsePrecisionChoice(absl::GetFlag(FLAGS_precision));
-  if (!choice.ok()) return Fail(choice.status());
-  const sam2::Precision precision =
-      sam2::ResolvePrecision(*choice, sam2::CpuHasBf16Instructions());
-  sam2::UseCpuPrecisionOnThisThread(precision);
-  std::printf("precision: %s\n", std::string(sam2::PrecisionName(precision)).c_str());
+  absl::StatusOr<sam2::Precision> precision =
+      sam2::UseBenchmarkPrecision(absl::GetFlag(FLAGS_precision));
+  if (!precision.ok()) return Fail(precision.status());
+  std::printf("precision: %s\n", std::string(sam2::PrecisionName(*precision)).c_str());
   sam2::ImagePredictor predictor(*model);
   std::vector<double> set_ms;
   for (int i = 0; i <= absl::GetFlag(FLAGS_repeats); ++i) {

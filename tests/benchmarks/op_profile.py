@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Sums a LibTorch Chrome trace (image_predictor_benchmark --profile=FILE)
-by op: self time (an op's time minus the ops it called), calls, and the
-share of each top-level region (SetImage, Predict). Standard library only.
+"""Sums a LibTorch Chrome trace (image_predictor_benchmark or
+video_propagation_benchmark --profile=FILE) by op: self time (an op's time
+minus the ops it called), calls, and the share of each top-level region
+(SetImage, Predict, Propagation). Standard library only.
 
   tests/benchmarks/op_profile.py /tmp/trace.json [--top 15]
 """
@@ -21,7 +22,8 @@ def main() -> None:
     with open(args.trace) as f:
         events = [e for e in json.load(f) if e.get("ph") == "X"]
 
-    regions = {"SetImage", "Predict"}
+    region_order = ("SetImage", "Predict", "Propagation")
+    regions = set(region_order)
     by_thread: dict[object, list[dict]] = defaultdict(list)
     for e in events:
         by_thread[e.get("tid")].append(e)
@@ -50,7 +52,7 @@ def main() -> None:
             stack.append((e, 0.0, region))
         close_until(float("inf"))
 
-    for region in ("SetImage", "Predict"):
+    for region in region_order:
         if region not in totals:
             continue
         total = totals[region]

@@ -20,6 +20,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/version.h>
 
 #include <algorithm>
@@ -49,6 +50,12 @@ ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
 ABSL_FLAG(int, frames, 12, "Frames in the generated video.");
 ABSL_FLAG(int, width, 1024, "Frame width.");
 ABSL_FLAG(int, height, 576, "Frame height.");
+ABSL_FLAG(std::string, precision, "float32",
+          "float32, bfloat16 or auto, as sam2_server's --precision.");
+ABSL_FLAG(std::string, profile, "",
+          "Write a LibTorch profiler trace of one more run (the first object "
+          "count, after the timed runs) to this file; "
+          "tests/benchmarks/op_profile.py summarises it.");
 ABSL_FLAG(std::string, objects, "1,3",
           "Comma-separated object counts to run (each 1..3).");
 
@@ -190,12 +197,18 @@ int Run() {
       sam2::VideoPredictor::Create(config, weights);
   if (!predictor.ok()) return Fail(predictor.status());
 
+  absl::StatusOr<sam2::Precision> precision =
+      sam2::UseBenchmarkPrecision(absl::GetFlag(FLAGS_precision));
+  if (!precision.ok()) return Fail(precision.status());
+
   std::vector<at::Tensor> frames;
   for (int t = 0; t < num_frames; ++t) frames.push_back(MakeFrame(t, width, height));
 
-  std::printf("model %s (%s), %d frames %dx%d, %d threads, LibTorch %s\n",
+  std::printf("model %s (%s), %d frames %dx%d, %d threads, %s, LibTorch %s\n",
               config.name.c_str(), source.c_str(), num_frames, width, height,
-              at::get_num_threads(), TORCH_VERSION);
+              at::get_num_threads(),
+              std::string(sam2::PrecisionName(*precision)).c_str(),
+              TORCH_VERSION);
   std::printf("%-8s %14s %10s %10s %6s %10s %14s\n", "objects", "frame ms med",
               "min ms", "max ms", "runs", "prompt ms", "state bytes");
   std::vector<std::string> json;
@@ -210,10 +223,17 @@ int Run() {
         "\"objects\": %d, \"frames\": %d, \"width\": %d, \"height\": %d, "
         "\"frame_ms_median\": %.2f, \"frame_ms_min\": %.2f, "
         "\"frame_ms_max\": %.2f, \"timed_frames\": %d, \"prompt_ms\": %.2f, "
-        "\"init_ms\": %.2f, \"state_bytes\": %d}",
+        "\"init_ms\": %.2f, \"state_bytes\": %d, \"precision\": \"%s\"}",
         config.name, at::get_num_threads(), objects, num_frames, width, height,
         r->frame.median, r->frame.min, r->frame.max, r->timed_frames,
-        r->prompt_ms, r->init_ms, r->state_bytes));
+        r->prompt_ms, r->init_ms, r->state_bytes,
+        sam2::PrecisionName(*precision)));
+  }
+  if (const std::string trace = absl::GetFlag(FLAGS_profile); !trace.empty()) {
+    torch::autograd::profiler::RecordProfile profile(trace);
+    RECORD_FUNCTION("Propagation", std::vector<c10::IValue>());
+    absl::StatusOr<RunResult> r = RunOnce(**predictor, frames, object_counts[0]);
+    if (!r.ok()) return Fail(r.status());
   }
   for (const std::string& line : json) std::printf("%s\n", line.c_str());
   return 0;

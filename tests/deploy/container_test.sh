@@ -66,7 +66,7 @@ podman run -d --name "$NAME" --network host -e SAM2_HTTP_PORT="$http_port" \
   --health-interval=disable \
   -v "$ROOT/tests/fixtures/sam2.1-micro:/models:ro" "$TAG" \
   --checkpoint=/models/model.pt --address="127.0.0.1:$grpc_port" \
-  --http_address="127.0.0.1:$http_port" --warm_up=true >/dev/null 2> "$T/run.log" ||
+  --http_address="127.0.0.1:$http_port" --warm_up=true --precision=float32 >/dev/null 2> "$T/run.log" ||
   { cat "$T/run.log" >&2; fail "podman run failed"; }
 
 ready=0
@@ -96,7 +96,9 @@ bazel-bin/client/sam2 remote segment --server "127.0.0.1:$grpc_port" \
   --image tests/fixtures/sam2.1-micro/image.png --point 300,200 \
   --out "$T/remote.png" > "$T/remote.log" 2>&1 ||
   { cat "$T/remote.log" >&2; fail "Segment through the container failed"; }
-bazel-bin/client/sam2 segment --checkpoint tests/fixtures/sam2.1-micro/model.pt \
+# float32 on both sides: bit-identical whatever the CPU and thread counts
+# (the default, auto, computes in bfloat16 on bf16 CPUs).
+bazel-bin/client/sam2 segment --precision=float32 --checkpoint tests/fixtures/sam2.1-micro/model.pt \
   --image tests/fixtures/sam2.1-micro/image.png --point 300,200 \
   --out "$T/local.png" > "$T/local.log" 2>&1 ||
   { cat "$T/local.log" >&2; fail "the local segment failed"; }

@@ -86,7 +86,9 @@ def _read_port(process: subprocess.Popen[bytes], log: Path) -> int:
 def launch_server(log: Path, extra_args: list[str] | None = None) -> RunningServer:
     """Starts bazel-bin/server/sam2_server on free loopback ports with the
     micro model (stderr to `log`; `extra_args` after the defaults, so they
-    win) and returns once it printed its port."""
+    win) and returns once it printed its port. float32, not the server's
+    default `auto`: the tests compare masks with the reference's float32
+    results, and bf16 CPUs would otherwise compute in bfloat16."""
     if not os.access(SERVER_BINARY, os.X_OK):
         pytest.fail(
             f"{SERVER_BINARY} is missing: build it first with "
@@ -94,7 +96,8 @@ def launch_server(log: Path, extra_args: list[str] | None = None) -> RunningServ
     with open(log, "wb") as err:
         process = subprocess.Popen(
             [str(SERVER_BINARY), "--address=127.0.0.1:0", "--http_address=127.0.0.1:0",
-             f"--fallback_checkpoint={MODEL}", "--warm_up=false", *(extra_args or [])],
+             f"--fallback_checkpoint={MODEL}", "--warm_up=false", "--precision=float32",
+             *(extra_args or [])],
             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
     port = _read_port(process, log)
     # Keep draining stdout so that the server never blocks on a full pipe.
