@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -80,18 +82,18 @@ absl::StatusOr<std::vector<ImageFeatures>> EmbedImages(
   return EmbedPreprocessed(model, *input, orig_hw);
 }
 
-absl::StatusOr<Prediction> PredictMasks(const Sam2Model& model,
-                                        const ImagePredictorOptions& options,
-                                        const ImageFeatures& features,
-                                        const ImagePromptInput& prompt,
-                                        const PredictOptions& predict_options) {
+namespace {
+
+// _prep_prompts plus the mask input's size check.
+absl::StatusOr<PreparedPrompts> PrepareFor(const Sam2Model& model,
+                                           const ImageFeatures& features,
+                                           const ImagePromptInput& prompt) {
   if (!features.image_embed.defined()) {
     return absl::FailedPreconditionError(
         "an image must be set before predicting masks");
   }
-  const Sam2Config& config = model.config();
   absl::StatusOr<PreparedPrompts> prepared = PreparePrompts(
-      prompt, features.orig_h, features.orig_w, config.image_size);
+      prompt, features.orig_h, features.orig_w, model.config().image_size);
   if (!prepared.ok()) return prepared.status();
   const PromptEncoder& prompt_encoder = model.prompt_encoder();
   if (prepared->mask_input.defined() &&
@@ -103,20 +105,35 @@ absl::StatusOr<Prediction> PredictMasks(const Sam2Model& model,
         " (an earlier prediction's low_res_logits); got ",
         ShapeOf(prepared->mask_input)));
   }
-  absl::StatusOr<PromptEmbeddings> embeddings = prompt_encoder.Forward(
-      prepared->point_coords, prepared->point_labels, prepared->mask_input);
-  if (!embeddings.ok()) return embeddings.status();
-  absl::StatusOr<MaskDecoderOutput> decoded = model.mask_decoder().Forward(
-      features.image_embed, prompt_encoder.GetDensePe(), embeddings->sparse,
-      embeddings->dense, predict_options.multimask_output,
-      prepared->repeat_image, features.high_res_feats);
-  if (!decoded.ok()) return decoded.status();
+  return prepared;
+}
 
+// The prompt encoder and the mask decoder on (possibly batched) inputs.
+absl::StatusOr<MaskDecoderOutput> Decode(
+    const Sam2Model& model, const at::Tensor& image_embed,
+    absl::Span<const at::Tensor> high_res_feats,
+    const PreparedPrompts& prepared, bool multimask_output) {
+  const PromptEncoder& prompt_encoder = model.prompt_encoder();
+  absl::StatusOr<PromptEmbeddings> embeddings = prompt_encoder.Forward(
+      prepared.point_coords, prepared.point_labels, prepared.mask_input);
+  if (!embeddings.ok()) return embeddings.status();
+  return model.mask_decoder().Forward(
+      image_embed, prompt_encoder.GetDensePe(), embeddings->sparse,
+      embeddings->dense, multimask_output, prepared.repeat_image,
+      high_res_feats);
+}
+
+// Post-processing of one image's decoder output (masks [B, C, m, m]).
+absl::StatusOr<Prediction> Finish(const ImagePredictorOptions& options,
+                                  const ImageFeatures& features,
+                                  const at::Tensor& low_res_masks,
+                                  const at::Tensor& iou_pred,
+                                  const PredictOptions& predict_options) {
   absl::StatusOr<at::Tensor> masks = PostprocessMasks(
-      decoded->masks, features.orig_h, features.orig_w, options.max_hole_area,
+      low_res_masks, features.orig_h, features.orig_w, options.max_hole_area,
       options.max_sprinkle_area, options.mask_threshold);
   if (!masks.ok()) return masks.status();
-  absl::StatusOr<at::Tensor> low_res = ClampLowResLogits(decoded->masks);
+  absl::StatusOr<at::Tensor> low_res = ClampLowResLogits(low_res_masks);
   if (!low_res.ok()) return low_res.status();
   try {
     c10::InferenceMode guard;
@@ -124,7 +141,7 @@ absl::StatusOr<Prediction> PredictMasks(const Sam2Model& model,
     out.masks = predict_options.return_logits
                     ? *masks
                     : at::gt(*masks, options.mask_threshold);
-    out.iou_predictions = decoded->iou_pred;
+    out.iou_predictions = iou_pred;
     out.low_res_logits = *low_res;
     // predict() drops a batch dimension of one, as the reference does.
     if (out.masks.size(0) == 1) {
@@ -137,6 +154,130 @@ absl::StatusOr<Prediction> PredictMasks(const Sam2Model& model,
     return absl::InternalError(
         absl::StrCat("finishing masks: ", e.what_without_backtrace()));
   }
+}
+
+// Requests that can share one decoder call: one prompt set each, the same
+// number of points (box corners included), a mask input in all or none,
+// the same multimask choice and feature shapes. Padding prompts to a common
+// length would change the results (the decoder's tokens attend to each
+// other), so only equal layouts are batched.
+std::string BatchKey(const PreparedPrompts& p, const ImageFeatures& f,
+                     bool multimask) {
+  if (p.repeat_image) return "";  // several prompt sets: runs alone
+  const int64_t points = p.point_coords.defined() ? p.point_coords.size(1) : 0;
+  return absl::StrCat(points, "/", p.mask_input.defined(), "/", multimask, "/",
+                      absl::StrJoin(f.image_embed.sizes(), "x"), "/",
+                      f.high_res_feats.size());
+}
+
+at::Tensor CatOrEmpty(const std::vector<at::Tensor>& parts) {
+  return parts.empty() || !parts[0].defined() ? at::Tensor() : at::cat(parts, 0);
+}
+
+}  // namespace
+
+absl::StatusOr<Prediction> PredictMasks(const Sam2Model& model,
+                                        const ImagePredictorOptions& options,
+                                        const ImageFeatures& features,
+                                        const ImagePromptInput& prompt,
+                                        const PredictOptions& predict_options) {
+  absl::StatusOr<PreparedPrompts> prepared = PrepareFor(model, features, prompt);
+  if (!prepared.ok()) return prepared.status();
+  absl::StatusOr<MaskDecoderOutput> decoded =
+      Decode(model, features.image_embed, features.high_res_feats, *prepared,
+             predict_options.multimask_output);
+  if (!decoded.ok()) return decoded.status();
+  return Finish(options, features, decoded->masks, decoded->iou_pred,
+                predict_options);
+}
+
+std::vector<absl::StatusOr<Prediction>> PredictMasksBatch(
+    const Sam2Model& model, const ImagePredictorOptions& options,
+    absl::Span<const PredictRequest> requests) {
+  std::vector<absl::StatusOr<Prediction>> out(
+      requests.size(), absl::InternalError("not predicted"));
+  std::vector<PreparedPrompts> prepared(requests.size());
+  // Batch key -> indices of the requests sharing it, in request order.
+  std::vector<std::pair<std::string, std::vector<size_t>>> groups;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const PredictRequest& r = requests[i];
+    if (r.features == nullptr) {
+      out[i] = absl::InternalError("a batched request without features");
+      continue;
+    }
+    absl::StatusOr<PreparedPrompts> p = PrepareFor(model, *r.features, r.prompt);
+    if (!p.ok()) {
+      out[i] = p.status();
+      continue;
+    }
+    prepared[i] = *std::move(p);
+    std::string key =
+        BatchKey(prepared[i], *r.features, r.options.multimask_output);
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& e) {
+      return !key.empty() && e.first == key;
+    });
+    if (g == groups.end()) {
+      groups.push_back({key, {i}});
+    } else {
+      g->second.push_back(i);
+    }
+  }
+  for (const auto& [key, members] : groups) {
+    if (members.size() == 1) {
+      const size_t i = members[0];
+      absl::StatusOr<MaskDecoderOutput> decoded = Decode(
+          model, requests[i].features->image_embed,
+          requests[i].features->high_res_feats, prepared[i],
+          requests[i].options.multimask_output);
+      out[i] = decoded.ok()
+                   ? Finish(options, *requests[i].features, decoded->masks,
+                            decoded->iou_pred, requests[i].options)
+                   : absl::StatusOr<Prediction>(decoded.status());
+      continue;
+    }
+    absl::StatusOr<MaskDecoderOutput> decoded;
+    try {
+      c10::InferenceMode guard;
+      std::vector<at::Tensor> embeds, coords, labels, masks;
+      std::vector<std::vector<at::Tensor>> levels(
+          requests[members[0]].features->high_res_feats.size());
+      for (size_t i : members) {
+        const ImageFeatures& f = *requests[i].features;
+        embeds.push_back(f.image_embed);
+        for (size_t l = 0; l < levels.size(); ++l) {
+          levels[l].push_back(f.high_res_feats[l]);
+        }
+        coords.push_back(prepared[i].point_coords);
+        labels.push_back(prepared[i].point_labels);
+        masks.push_back(prepared[i].mask_input);
+      }
+      PreparedPrompts batch;
+      batch.point_coords = CatOrEmpty(coords);
+      batch.point_labels = CatOrEmpty(labels);
+      batch.mask_input = CatOrEmpty(masks);
+      std::vector<at::Tensor> high_res;
+      for (const std::vector<at::Tensor>& level : levels) {
+        high_res.push_back(at::cat(level, 0));
+      }
+      decoded = Decode(model, at::cat(embeds, 0), high_res, batch,
+                       requests[members[0]].options.multimask_output);
+    } catch (const c10::Error& e) {
+      decoded = absl::InternalError(absl::StrCat(
+          "batching decoder inputs: ", e.what_without_backtrace()));
+    }
+    for (size_t k = 0; k < members.size(); ++k) {
+      const size_t i = members[k];
+      if (!decoded.ok()) {
+        out[i] = decoded.status();
+        continue;
+      }
+      const int64_t b = static_cast<int64_t>(k);
+      out[i] = Finish(options, *requests[i].features,
+                      decoded->masks.narrow(0, b, 1),
+                      decoded->iou_pred.narrow(0, b, 1), requests[i].options);
+    }
+  }
+  return out;
 }
 
 ImagePredictor::ImagePredictor(std::shared_ptr<const Sam2Model> model,

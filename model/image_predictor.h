@@ -93,6 +93,23 @@ absl::StatusOr<Prediction> PredictMasks(const Sam2Model& model,
                                         const ImagePromptInput& prompt,
                                         const PredictOptions& predict_options);
 
+// One predict() of a batch that may span several images (sessions).
+struct PredictRequest {
+  const ImageFeatures* features = nullptr;  // not owned; outlives the call
+  ImagePromptInput prompt;
+  PredictOptions options;
+};
+
+// predict() for each request, with requests of the same prompt layout run
+// through one prompt-encoder + mask-decoder call on their stacked features
+// (dynamic batching across sessions; see BatchKey in the .cc for what may
+// share a call). Each result equals PredictMasks on its own to float32
+// round-off; a request's error fails that request only. Results are in
+// request order.
+std::vector<absl::StatusOr<Prediction>> PredictMasksBatch(
+    const Sam2Model& model, const ImagePredictorOptions& options,
+    absl::Span<const PredictRequest> requests);
+
 class ImagePredictor {
  public:
   explicit ImagePredictor(std::shared_ptr<const Sam2Model> model,

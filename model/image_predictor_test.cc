@@ -137,5 +137,54 @@ TEST_F(ImagePredictorTest, RejectsBadPrompts) {
   EXPECT_FALSE(predictor.is_image_set());
 }
 
+// Dynamic batching across sessions: requests on two different images, of
+// the same and of different prompt layouts, give what each gives alone (to
+// float32 round-off), and one bad request fails alone.
+TEST_F(ImagePredictorTest, BatchAcrossImagesEqualsEachAlone) {
+  // A second image of another size: the first, cropped and mirrored.
+  const at::Tensor other =
+      image_->narrow(0, 20, 300).narrow(1, 50, 500).flip({1}).contiguous();
+  absl::StatusOr<std::vector<ImageFeatures>> a = EmbedImages(**model_, {*image_});
+  absl::StatusOr<std::vector<ImageFeatures>> b = EmbedImages(**model_, {other});
+  ASSERT_TRUE(a.ok() && b.ok());
+  ImagePromptInput box_and_click = Click(100, 120);
+  box_and_click.box = at::tensor({40.f, 60.f, 300.f, 280.f});
+  ImagePromptInput two_clicks;
+  two_clicks.point_coords = at::tensor({200.f, 150.f, 90.f, 40.f}).view({2, 2});
+  two_clicks.point_labels = at::tensor({1, 0}, at::kInt);
+  PredictOptions single;
+  single.multimask_output = false;
+  std::vector<PredictRequest> requests = {
+      {&(*a)[0], Click(270, 220), {}},   // three one-click requests share
+      {&(*b)[0], Click(120, 80), {}},    // one decoder call
+      {&(*a)[0], Click(30, 300), {}},
+      {&(*b)[0], box_and_click, {}},     // a layout of its own
+      {&(*a)[0], two_clicks, {}},        // and another
+      {&(*b)[0], two_clicks, single},
+      {&(*a)[0], Click(9999, 1), {}},    // off the image: fails alone
+  };
+  const std::vector<absl::StatusOr<Prediction>> batched =
+      PredictMasksBatch(**model_, {}, requests);
+  ASSERT_EQ(batched.size(), requests.size());
+  for (size_t i = 0; i + 1 < requests.size(); ++i) {
+    SCOPED_TRACE(i);
+    absl::StatusOr<Prediction> alone =
+        PredictMasks(**model_, {}, *requests[i].features, requests[i].prompt,
+                     requests[i].options);
+    ASSERT_TRUE(alone.ok()) << alone.status();
+    ASSERT_TRUE(batched[i].ok()) << batched[i].status();
+    EXPECT_EQ(batched[i]->masks.sizes(), alone->masks.sizes());
+    EXPECT_TRUE(at::allclose(batched[i]->low_res_logits, alone->low_res_logits,
+                             1e-4, 1e-4));
+    EXPECT_TRUE(at::allclose(batched[i]->iou_predictions,
+                             alone->iou_predictions, 1e-5, 1e-5));
+    // Masks are thresholded logits: only pixels within round-off of the
+    // threshold may flip.
+    EXPECT_LE(at::ne(batched[i]->masks, alone->masks).sum().item<int64_t>(),
+              alone->masks.numel() / 10000);
+  }
+  EXPECT_EQ(batched.back().status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace sam2

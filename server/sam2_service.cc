@@ -82,6 +82,32 @@ class Sam2Service::UnaryCall {
     return reactor;
   }
 
+  // Queues a Segment on `batcher` (dynamic batching): the batcher checks
+  // the deadline, cancellation and the session's exclusivity; `fill` writes
+  // the response from a successful result, on the worker.
+  grpc::ServerUnaryReactor* RunBatched(
+      SegmentBatcher& batcher, std::shared_ptr<ImageSession> session,
+      SegmentInput input,
+      std::function<void(ImageSession&, const SegmentOutput&)> fill) {
+    grpc::ServerUnaryReactor* reactor = reactor_;
+    UnaryCall call = *this;
+    const int worker = session->worker();
+    SegmentBatchCall batched;
+    batched.input = std::move(input);
+    batched.deadline = DeadlineOf(ctx_);
+    batched.cancelled = [ctx = ctx_] { return ctx->IsCancelled(); };
+    batched.done = [call, session, fill = std::move(fill)](
+                       absl::StatusOr<SegmentOutput> out,
+                       const SegmentBatchRun& run) {
+      if (out.ok()) fill(*session, *out);
+      call.Done(out.status(), run.queued, run.compute);
+    };
+    batched.session = std::move(session);
+    absl::Status submitted = batcher.Submit(worker, std::move(batched));
+    if (!submitted.ok()) Done(submitted, std::nullopt, std::nullopt);
+    return reactor;
+  }
+
  private:
   void Done(const absl::Status& status, std::optional<absl::Duration> queue,
             std::optional<absl::Duration> compute) const {
@@ -226,6 +252,15 @@ grpc::ServerUnaryReactor* Sam2Service::Segment(
   if (!session.ok()) return call.Finish(session.status());
   absl::StatusOr<SegmentInput> input = ToSegmentInput(*request);
   if (!input.ok()) return call.Finish(input.status());
+  if (options_.segment_batcher != nullptr) {
+    return call.RunBatched(
+        *options_.segment_batcher, *std::move(session), *std::move(input),
+        [this, response](ImageSession& s, const SegmentOutput& out) {
+          ToSegmentResponse(out, response);
+          SetTimestamp(options_.store->ExpireTime(s),
+                       response->mutable_expire_time());
+        });
+  }
   return RunExclusive<ImageSession>(
       call, *session, "Segment",
       [this, in = *std::move(input), response](ImageSession& s) -> absl::Status {

@@ -32,6 +32,7 @@
 #include "model/video_predictor.h"
 #include "protos/sam2/v1/sam2.grpc.pb.h"
 #include "server/service_metrics.h"
+#include "server/segment_batcher.h"
 #include "server/worker_pool.h"
 #include "session/image_session.h"
 #include "session/session_store.h"
@@ -62,6 +63,9 @@ struct Sam2ServiceOptions {
   ServiceMetrics* metrics = nullptr;  // not owned; may be null
   // Image features by content (not owned; may be null: no cache).
   EmbeddingCache* embedding_cache = nullptr;
+  // Dynamic batching of Segment calls (not owned; may be null: each call
+  // runs on its own, as RunExclusive).
+  SegmentBatcher* segment_batcher = nullptr;
   ServiceLimits limits;
   // Returned by GetServerInfo (limits are filled in from `limits`).
   v1::ServerInfo info;

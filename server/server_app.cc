@@ -189,6 +189,15 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   service_options.pool = pool;
   service_options.metrics = app->metrics_.get();
   service_options.embedding_cache = embedding_cache;
+  if (options.segment_batching.max_batch > 1) {
+    SegmentBatcherOptions batching = options.segment_batching;
+    batching.queue_capacity = options.queue_capacity;
+    ServiceMetrics* metrics = app->metrics_.get();
+    app->segment_batcher_ = std::make_unique<SegmentBatcher>(
+        pool, m.image, store, batching, StageRecorder(metrics),
+        [metrics](int size) { metrics->RecordSegmentBatch(size); });
+    service_options.segment_batcher = app->segment_batcher_.get();
+  }
   service_options.limits = options.limits;
   service_options.info = info;
   app->service_ = std::make_unique<Sam2Service>(std::move(service_options));

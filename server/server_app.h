@@ -34,6 +34,7 @@
 #include "server/invocations.h"
 #include "server/sam2_service.h"
 #include "server/service_metrics.h"
+#include "server/segment_batcher.h"
 #include "server/worker_pool.h"
 #include "session/clock.h"
 #include "session/session_reaper.h"
@@ -67,6 +68,9 @@ struct ServerAppOptions {
   // One worker per device; LibTorch's intra-op threads (0: its default).
   int queue_capacity = 64;
   int intra_op_threads = 0;
+  // Dynamic batching of Segment calls (server/segment_batcher.h); max_batch
+  // 1 turns it off. Its queue_capacity is queue_capacity above.
+  SegmentBatcherOptions segment_batching;
   // The workers' compute precision (model/precision.h): float32, the
   // reference path, unless the caller resolved bfloat16 from the hardware.
   Precision precision = Precision::kFloat32;
@@ -117,6 +121,8 @@ class ServerApp {
   std::unique_ptr<SessionStore> store_;
   std::unique_ptr<EmbeddingCache> embedding_cache_;
   std::unique_ptr<SessionReaper> reaper_;
+  // Before pool_: the pool's shutdown runs the batcher's queued drain tasks.
+  std::unique_ptr<SegmentBatcher> segment_batcher_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<Sam2Service> service_;
   std::unique_ptr<GrpcServer> grpc_;

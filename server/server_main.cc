@@ -25,6 +25,7 @@
 #include "model/model_loader.h"
 #include "model/precision.h"
 #include "server/allocator.h"
+#include "server/segment_batcher.h"
 #include "server/server_app.h"
 #include "server/thread_stacks.h"
 
@@ -92,6 +93,13 @@ ABSL_FLAG(std::string, precision, "auto",
           "path, equal to Meta's results to float32 round-off on every CPU; "
           "bfloat16: LibTorch's CPU autocast, as the reference's "
           "torch.autocast.");
+ABSL_FLAG(int, segment_max_batch, sam2::kDefaultSegmentMaxBatch,
+          "Dynamic batching: Segment calls on different image sessions "
+          "waiting for the same worker run as one decoder batch of at most "
+          "this many calls; 1 turns it off.");
+ABSL_FLAG(absl::Duration, segment_batch_delay, sam2::kDefaultSegmentBatchDelay,
+          "How long a Segment call may wait for others to fill its batch "
+          "(e.g. 2ms); 0: batch only calls already waiting, never delay one.");
 ABSL_FLAG(bool, warm_up, true,
           "Run every model path once before reporting SERVING.");
 
@@ -188,6 +196,14 @@ int main(int argc, char** argv) {
               << sam2::PrecisionName(options.precision) << " (--precision="
               << absl::GetFlag(FLAGS_precision) << "; this CPU "
               << (has_bf16 ? "has" : "has no") << " bf16 instructions)\n";
+  }
+  options.segment_batching.max_batch = absl::GetFlag(FLAGS_segment_max_batch);
+  options.segment_batching.max_delay = absl::GetFlag(FLAGS_segment_batch_delay);
+  if (options.segment_batching.max_batch < 1 ||
+      options.segment_batching.max_delay < absl::ZeroDuration()) {
+    std::cerr << "sam2_server: --segment_max_batch must be >= 1 and "
+                 "--segment_batch_delay >= 0\n";
+    return 2;
   }
   options.warm_up = absl::GetFlag(FLAGS_warm_up);
   options.drain_delay = absl::GetFlag(FLAGS_drain_delay);

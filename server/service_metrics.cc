@@ -91,6 +91,14 @@ absl::Status ServiceMetrics::Init() {
                              "Time from a streaming request to its first mask.",
                              {}, latency));
   first_mask_seconds_ = first_mask->WithLabels({});
+  HistogramFamily* batch = nullptr;
+  SAM2_ASSIGN_OR_RETURN_FAMILY(
+      batch, registry_.AddHistogram(
+                 "sam2_segment_batch_size",
+                 "Segment calls run together in one decoder batch (dynamic "
+                 "batching; 1 when it is off or nothing else was waiting).",
+                 {}, {1, 2, 4, 8, 16, 32}));
+  segment_batch_size_ = batch->WithLabels({});
   CounterFamily* frames = nullptr;
   SAM2_ASSIGN_OR_RETURN_FAMILY(
       frames, registry_.AddCounter("sam2_stream_frames_total",
@@ -212,6 +220,10 @@ void ServiceMetrics::RecordFirstMask(absl::Duration duration) {
 }
 
 void ServiceMetrics::RecordStreamFrame() { stream_frames_->Increment(); }
+
+void ServiceMetrics::RecordSegmentBatch(int size) {
+  segment_batch_size_->Observe(size);
+}
 
 void ServiceMetrics::SetModelInfo(ModelInfo info) {
   std::lock_guard<std::mutex> lock(mu_);

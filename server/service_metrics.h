@@ -127,6 +127,9 @@ class ServiceMetrics {
   // One frame's masks sent on a stream.
   void RecordStreamFrame();
 
+  // Segment calls run as one decoder batch (server/segment_batcher.h).
+  void RecordSegmentBatch(int size);
+
   // Exports sam2_model_info with these labels (value 1); a later call
   // replaces the labels.
   void SetModelInfo(ModelInfo info);
@@ -159,6 +162,7 @@ class ServiceMetrics {
   HistogramFamily* latency_seconds_ = nullptr;
   HistogramFamily* stage_seconds_ = nullptr;
   Histogram* first_mask_seconds_ = nullptr;
+  Histogram* segment_batch_size_ = nullptr;
   Counter* stream_frames_ = nullptr;
 
   // std::mutex, not absl::Mutex, so --config=tsan sees it (see metrics.h).

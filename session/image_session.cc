@@ -101,9 +101,8 @@ absl::StatusOr<at::Tensor> ImageSession::ResolveMaskInput(
       limits_.kept_results, " Segment results)"));
 }
 
-absl::StatusOr<SegmentOutput> ImageSession::Segment(
-    const Sam2Model& model, const SegmentInput& input,
-    const StageObserver& observe) {
+absl::StatusOr<PredictRequest> ImageSession::PrepareSegment(
+    const Sam2Model& model, const SegmentInput& input) const {
   if (static_cast<int64_t>(input.points.size()) > limits_.max_points) {
     return absl::InvalidArgumentError(absl::StrCat(
         input.points.size(), " points in one request; the limit is ",
@@ -153,22 +152,79 @@ absl::StatusOr<SegmentOutput> ImageSession::Segment(
   if (!mask.ok()) return mask.status();
   prompt.mask_input = *mask;
 
-  PredictOptions options;
-  options.multimask_output = input.multimask_output;
-  options.return_logits = false;
+  PredictRequest request;
+  request.features = &features_;
+  request.prompt = std::move(prompt);
+  request.options.multimask_output = input.multimask_output;
+  request.options.return_logits = false;
+  return request;
+}
+
+absl::StatusOr<SegmentOutput> ImageSession::Segment(
+    const Sam2Model& model, const SegmentInput& input,
+    const StageObserver& observe) {
+  absl::StatusOr<PredictRequest> request = PrepareSegment(model, input);
+  if (!request.ok()) return request.status();
   absl::StatusOr<Prediction> prediction = Timed(observe, "decoder", [&] {
-    return PredictMasks(model, ImagePredictorOptions{}, features_, prompt,
-                        options);
+    return PredictMasks(model, ImagePredictorOptions{}, features_,
+                        request->prompt, request->options);
   });
   if (!prediction.ok()) return prediction.status();
+  return FinishSegment(input, *prediction, observe);
+}
 
+std::vector<absl::StatusOr<SegmentOutput>> ImageSession::SegmentBatch(
+    const Sam2Model& model, absl::Span<ImageSession* const> sessions,
+    absl::Span<const SegmentInput* const> inputs,
+    const StageObserver& observe) {
+  std::vector<absl::StatusOr<SegmentOutput>> out(
+      sessions.size(), absl::InternalError("not segmented"));
+  if (inputs.size() != sessions.size()) {
+    for (auto& o : out) o = absl::InternalError("one input per session");
+    return out;
+  }
+  std::vector<PredictRequest> requests;
+  std::vector<size_t> index;  // requests[k] is sessions[index[k]]'s
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    absl::StatusOr<PredictRequest> r =
+        sessions[i]->PrepareSegment(model, *inputs[i]);
+    if (!r.ok()) {
+      out[i] = r.status();
+      continue;
+    }
+    requests.push_back(*std::move(r));
+    index.push_back(i);
+  }
+  const absl::Time start = absl::Now();
+  std::vector<absl::StatusOr<Prediction>> predictions =
+      PredictMasksBatch(model, ImagePredictorOptions{}, requests);
+  // Each request waited for the whole batch: that is its decoder time.
+  const absl::Duration decoder = absl::Now() - start;
+  if (observe) {
+    for (const absl::StatusOr<Prediction>& p : predictions) {
+      if (p.ok()) observe("decoder", decoder);
+    }
+  }
+  for (size_t k = 0; k < requests.size(); ++k) {
+    const size_t i = index[k];
+    out[i] = predictions[k].ok()
+                 ? sessions[i]->FinishSegment(*inputs[i], *predictions[k],
+                                              observe)
+                 : absl::StatusOr<SegmentOutput>(predictions[k].status());
+  }
+  return out;
+}
+
+absl::StatusOr<SegmentOutput> ImageSession::FinishSegment(
+    const SegmentInput& input, const Prediction& prediction,
+    const StageObserver& observe) {
   const absl::Time post_start = absl::Now();
   SegmentOutput out;
   try {
     // Bring single prompt sets to the batched layout [B, C, ...].
-    at::Tensor masks = prediction->masks;
-    at::Tensor ious = prediction->iou_predictions.to(at::kFloat);
-    at::Tensor low_res = prediction->low_res_logits;
+    at::Tensor masks = prediction.masks;
+    at::Tensor ious = prediction.iou_predictions.to(at::kFloat);
+    at::Tensor low_res = prediction.low_res_logits;
     if (ious.dim() == 1) {
       masks = masks.unsqueeze(0);
       ious = ious.unsqueeze(0);

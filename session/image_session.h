@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "model/automatic_mask_generator.h"
 #include "model/image_io.h"
 #include "model/image_predictor.h"
@@ -132,6 +133,17 @@ class ImageSession : public Session {
                                         const SegmentInput& input,
                                         const StageObserver& observe = {});
 
+  // Segment for several sessions at once (dynamic batching): requests of
+  // the same prompt layout share one decoder call (PredictMasksBatch); each
+  // result equals that session's Segment to float32 round-off, and an error
+  // fails its own request only. The caller holds every session's
+  // exclusivity; a session appears at most once. One result per session, in
+  // order.
+  static std::vector<absl::StatusOr<SegmentOutput>> SegmentBatch(
+      const Sam2Model& model, absl::Span<ImageSession* const> sessions,
+      absl::Span<const SegmentInput* const> inputs,
+      const StageObserver& observe = {});
+
   // SAM2AutomaticMaskGenerator.generate on this image, reusing its
   // features. `encoding` kRle or kPng. `progress` may stop the run.
   absl::StatusOr<std::vector<GeneratedMaskOutput>> GenerateMasks(
@@ -147,6 +159,15 @@ class ImageSession : public Session {
  private:
   ImageSession(ImageFeatures features, std::string image_bytes,
                ImageSessionLimits limits);
+
+  // Segment's halves around the model call: validation and prompt tensors
+  // (the request points into features_), then encoding and keeping the
+  // result.
+  absl::StatusOr<PredictRequest> PrepareSegment(const Sam2Model& model,
+                                                const SegmentInput& input) const;
+  absl::StatusOr<SegmentOutput> FinishSegment(const SegmentInput& input,
+                                              const Prediction& prediction,
+                                              const StageObserver& observe);
 
   absl::StatusOr<at::Tensor> ResolveMaskInput(const SegmentInput& input,
                                               int64_t low_res_side) const;

@@ -286,6 +286,60 @@ TEST_F(ImageSessionTest, OneClickMultimaskEqualsPredictMasks) {
   EXPECT_EQ(out->result_id, 1);
 }
 
+// Dynamic batching: three sessions' clicks in one call give each session
+// what its own Segment gives (to float32 round-off), keep their results per
+// session, and a bad request fails alone.
+TEST_F(ImageSessionTest, SegmentBatchEqualsEachSessionAlone) {
+  std::vector<std::unique_ptr<ImageSession>> batched, alone;
+  for (int i = 0; i < 4; ++i) {
+    batched.push_back(NewSession());
+    alone.push_back(NewSession());
+    ASSERT_NE(batched.back(), nullptr);
+    ASSERT_NE(alone.back(), nullptr);
+  }
+  std::vector<SegmentInput> inputs(4);
+  inputs[0].points = {Point(270, 220)};
+  inputs[1].points = {Point(120, 80)};
+  inputs[2].points = {Point(300, 200), Point(50, 60, 0)};  // its own layout
+  inputs[3].points = {Point(-5, 10)};                      // off the image
+  std::vector<ImageSession*> sessions;
+  std::vector<const SegmentInput*> in;
+  for (int i = 0; i < 4; ++i) {
+    sessions.push_back(batched[i].get());
+    in.push_back(&inputs[i]);
+  }
+  int decoder_stages = 0;
+  std::vector<absl::StatusOr<SegmentOutput>> out = ImageSession::SegmentBatch(
+      model(), sessions, in, [&](absl::string_view stage, absl::Duration) {
+        decoder_stages += stage == "decoder";
+      });
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(decoder_stages, 3);
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    absl::StatusOr<SegmentOutput> want = alone[i]->Segment(model(), inputs[i]);
+    ASSERT_TRUE(want.ok()) << want.status();
+    ASSERT_TRUE(out[i].ok()) << out[i].status();
+    EXPECT_EQ(out[i]->result_id, 1);
+    ASSERT_EQ(out[i]->prompts.size(), 1u);
+    ASSERT_EQ(out[i]->prompts[0].masks.size(), 3u);
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_NEAR(out[i]->prompts[0].iou_scores[c],
+                  want->prompts[0].iou_scores[c], 1e-5);
+      const at::Tensor got = DecodeOk(out[i]->prompts[0].masks[c], kImageH, kImageW);
+      const at::Tensor exp = DecodeOk(want->prompts[0].masks[c], kImageH, kImageW);
+      ASSERT_TRUE(got.defined() && exp.defined());
+      EXPECT_LE(at::ne(got, exp).sum().item<int64_t>(), kImageH * kImageW / 10000);
+    }
+    // The result is kept by its own session: a mask reference to it works.
+    SegmentInput refine;
+    refine.points = {Point(200, 150)};
+    refine.mask_reference = MaskReference{out[i]->result_id, 0, 0};
+    EXPECT_TRUE(batched[i]->Segment(model(), refine).ok());
+  }
+  EXPECT_EQ(out[3].status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(ImageSessionTest, SingleMaskAndPngEqualPredictMasks) {
   std::unique_ptr<ImageSession> session = NewSession();
   ASSERT_NE(session, nullptr);

@@ -241,6 +241,57 @@ TEST_F(ConcurrencyTest, ClientsWorkTheirOwnSessionsInParallel) {
   ExpectStoreEmpty();
 }
 
+// Dynamic batching on (--segment_max_batch=8): concurrent clicks of
+// several clients, which may share decoder batches, give every client the
+// scores of the same click run alone, and every call is counted in
+// sam2_segment_batch_size.
+TEST_F(ConcurrencyTest, BatchedSegmentsEqualTheSameClicksRunAlone) {
+  ServerAppOptions options = TestServerOptions();
+  options.segment_batching.max_batch = 8;
+  Start(options);
+  constexpr int kCalls = 6;
+  // The scores of each prompt kind on a session of its own, one at a time.
+  std::vector<float> alone[2];
+  {
+    Client client(*server_);
+    v1::ImageSession image;
+    ASSERT_TRUE(client.CreateImage(&image).ok());
+    for (int box = 0; box < 2; ++box) {
+      v1::SegmentResponse seg;
+      ASSERT_TRUE(client.Segment(image.name(), box == 1, &seg).ok());
+      for (float score : seg.prompts(0).iou_scores()) alone[box].push_back(score);
+    }
+    EXPECT_TRUE(client.Delete(image.name()).ok());
+  }
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      Client client(*server_);
+      v1::ImageSession image;
+      grpc::Status s = client.CreateImage(&image);
+      ASSERT_TRUE(s.ok()) << Describe(s);
+      for (int i = 0; i < kCalls; ++i) {
+        SCOPED_TRACE(absl::StrCat("client ", c, " call ", i));
+        const int box = (c + i) % 2;
+        v1::SegmentResponse seg;
+        s = client.Segment(image.name(), box == 1, &seg);
+        ASSERT_TRUE(s.ok()) << Describe(s);
+        ASSERT_EQ(seg.prompts_size(), 1);
+        ASSERT_EQ(seg.prompts(0).iou_scores_size(),
+                  static_cast<int>(alone[box].size()));
+        for (int m = 0; m < seg.prompts(0).iou_scores_size(); ++m) {
+          EXPECT_NEAR(seg.prompts(0).iou_scores(m), alone[box][m], 1e-5);
+        }
+      }
+      EXPECT_TRUE(client.Delete(image.name()).ok());
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(MetricSum(app(), "sam2_segment_batch_size_sum"),
+            2 + kClients * kCalls);
+  ExpectStoreEmpty();
+}
+
 TEST_F(ConcurrencyTest, DeletesRaceWithPropagations) {
   Start();
   // Each client: one session deleted once its stream has delivered a frame,
