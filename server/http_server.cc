@@ -184,10 +184,12 @@ class WorkersQueue final : public httplib::TaskQueue {
 // One thread uses it.
 class LimitedSocketStream final : public httplib::Stream {
  public:
-  LimitedSocketStream(int fd, SteadyClock::time_point read_deadline,
+  LimitedSocketStream(int fd, SteadyClock::time_point start,
+                      SteadyClock::time_point read_deadline,
                       size_t header_budget,
                       std::chrono::milliseconds write_timeout)
       : fd_(fd),
+        start_(start),
         read_deadline_(read_deadline),
         header_budget_(header_budget),
         write_timeout_(write_timeout) {}
@@ -243,6 +245,24 @@ class LimitedSocketStream final : public httplib::Stream {
   // deadline and the body limit (cpp-httplib's payload_max_length) apply.
   void SetHeadersDone() { headers_done_ = true; }
   bool headers_done() const { return headers_done_; }
+  // A route's own deadline for the rest of the request, counted from the
+  // connection's start.
+  void SetReadTimeout(std::chrono::milliseconds timeout) {
+    read_deadline_ = start_ + timeout;
+  }
+  // The client closed or reset its side. The one request was read in full,
+  // so anything readable now is an end of file (or bytes nobody will read).
+  bool ClientGone() const {
+    pollfd p{fd_, POLLIN | POLLRDHUP, 0};
+    int n;
+    do {
+      n = poll(&p, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) return true;
+    char byte;
+    return recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  }
   bool over_header_budget() const { return over_header_budget_; }
   bool timed_out() const { return timed_out_; }
   size_t written() const { return written_; }
@@ -288,7 +308,8 @@ class LimitedSocketStream final : public httplib::Stream {
   }
 
   const int fd_;
-  const SteadyClock::time_point read_deadline_;
+  const SteadyClock::time_point start_;
+  SteadyClock::time_point read_deadline_;
   const size_t header_budget_;
   const std::chrono::milliseconds write_timeout_;
   char buffer_[kReadBufferBytes];
@@ -341,7 +362,8 @@ class RouterServer final : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override {
-    LimitedSocketStream stream(sock, SteadyClock::now() + request_timeout_,
+    const SteadyClock::time_point start = SteadyClock::now();
+    LimitedSocketStream stream(sock, start, start + request_timeout_,
                                max_header_bytes_, request_timeout_);
     current_stream = &stream;
     bool connection_closed = false;
@@ -372,10 +394,55 @@ HttpResponse PlainResponse(int status, absl::string_view text) {
   return response;
 }
 
-void SetResponse(const HttpResponse& from, httplib::Response& to) {
+// HttpStreamWriter over cpp-httplib's DataSink of a chunked response.
+class SinkWriter final : public HttpStreamWriter {
+ public:
+  SinkWriter(httplib::DataSink& sink, const LimitedSocketStream* stream)
+      : sink_(sink), stream_(stream) {}
+  bool Write(absl::string_view data) override {
+    if (data.empty()) return !ClientGone();  // an empty chunk would end it
+    return sink_.write(data.data(), data.size());
+  }
+  bool ClientGone() override {
+    return stream_ != nullptr && stream_->ClientGone();
+  }
+
+ private:
+  httplib::DataSink& sink_;
+  const LimitedSocketStream* const stream_;
+};
+
+// `hold` lives as long as the response (a stream: until its last byte).
+void SetResponse(HttpResponse from, httplib::Response& to,
+                 std::shared_ptr<void> hold = nullptr) {
   to.status = from.status;
-  to.set_content(from.body, from.content_type);
   for (const auto& [name, value] : from.headers) to.set_header(name, value);
+  if (!from.stream) {
+    to.set_content(from.body, from.content_type);
+    return;
+  }
+  // cpp-httplib calls the provider on this thread while it writes the
+  // response; the whole stream is produced in its first call.
+  auto body = std::make_shared<HttpStreamBody>(std::move(from.stream));
+  to.set_chunked_content_provider(
+      from.content_type,
+      [body, hold](size_t, httplib::DataSink& sink) {
+        if (*body) {
+          SinkWriter writer(sink, current_stream);
+          HttpStreamBody run = std::move(*body);
+          *body = nullptr;
+          try {
+            run(writer);
+          } catch (const std::exception& e) {
+            // The status line is gone: the stream just ends here.
+            std::fprintf(stderr, "HTTP stream threw: %s\n", e.what());
+          } catch (...) {
+            std::fprintf(stderr, "HTTP stream threw\n");
+          }
+        }
+        sink.done();
+        return true;
+      });
 }
 
 bool AllowsMethod(const HttpRoute& route, absl::string_view method) {
@@ -457,6 +524,12 @@ absl::StatusOr<ListenAddress> ValidateOptions(const HttpServerOptions& options) 
     if (!route.handler || route.methods.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "HTTP route ", route.path, " needs a handler and methods"));
+    }
+    if (route.request_timeout < absl::ZeroDuration() ||
+        route.max_in_flight < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "HTTP route ", route.path,
+          " needs a non-negative request_timeout and max_in_flight"));
     }
     if (!paths.insert(route.path).second) {
       return absl::InvalidArgumentError(
@@ -584,7 +657,12 @@ class HttpServer::Impl {
       int yes = 1;
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
-    server_.set_payload_max_length(static_cast<size_t>(options_.max_body_bytes));
+    int64_t largest_body = options_.max_body_bytes;
+    for (const HttpRoute& route : options_.routes) {
+      largest_body = std::max(largest_body, BodyLimit(route));
+    }
+    // Each route's own limit is checked before and after the read.
+    server_.set_payload_max_length(static_cast<size_t>(largest_body));
     server_.set_read_timeout(absl::ToChronoMilliseconds(options_.request_timeout));
     server_.set_write_timeout(
         absl::ToChronoMilliseconds(options_.request_timeout));
@@ -613,6 +691,11 @@ class HttpServer::Impl {
             response.headers.emplace_back("Allow", AllowHeader(*route));
             SetResponse(response, res);
             return httplib::Server::HandlerResponse::Handled;
+          }
+          if (route->request_timeout > absl::ZeroDuration() &&
+              current_stream != nullptr) {
+            current_stream->SetReadTimeout(
+                absl::ToChronoMilliseconds(route->request_timeout));
           }
           // Refused unread (cpp-httplib would first read and discard it);
           // a client still sending may then see a reset, not the 413.
@@ -678,6 +761,23 @@ class HttpServer::Impl {
     return nullptr;
   }
 
+  // A slot of `route`'s max_in_flight, given back when the returned holder
+  // is released; null when the route is at its cap. Routes without a cap
+  // get a holder that holds nothing.
+  std::shared_ptr<void> AcquireSlot(const HttpRoute& route) {
+    if (route.max_in_flight <= 0) return std::make_shared<int>(0);
+    const size_t index = static_cast<size_t>(&route - options_.routes.data());
+    std::lock_guard<std::mutex> lock(mu_);
+    int& in_flight = in_flight_[index];
+    if (in_flight >= route.max_in_flight) return nullptr;
+    ++in_flight;
+    // Non-null, so that the caller can tell it from "at the cap".
+    return std::shared_ptr<void>(this, [this, index](void*) {
+      std::lock_guard<std::mutex> lock(mu_);
+      --in_flight_[index];
+    });
+  }
+
   void Dispatch(const httplib::Request& req, httplib::Response& res) {
     const HttpRoute* route = Find(req.path);
     if (route == nullptr) {  // cannot happen: pre-routing answered it
@@ -690,13 +790,22 @@ class HttpServer::Impl {
       SetResponse(PlainResponse(413, BodyTooLargeText(limit)), res);
       return;
     }
-    SetResponse(CallHandler(*route, ToHttpRequest(req)), res);
+    std::shared_ptr<void> slot = AcquireSlot(*route);
+    if (slot == nullptr) {
+      HttpResponse busy = PlainResponse(
+          429, absl::StrCat("too many requests in flight on ", route->path,
+                            " (at most ", route->max_in_flight,
+                            "); retry later"));
+      busy.headers.emplace_back("Retry-After", "1");
+      SetResponse(std::move(busy), res);
+      return;
+    }
+    SetResponse(CallHandler(*route, ToHttpRequest(req)), res, std::move(slot));
   }
 
   int64_t BodyLimit(const HttpRoute& route) const {
-    return route.max_body_bytes < 0
-               ? options_.max_body_bytes
-               : std::min(route.max_body_bytes, options_.max_body_bytes);
+    return route.max_body_bytes < 0 ? options_.max_body_bytes
+                                    : route.max_body_bytes;
   }
 
   void Listen() {
@@ -723,6 +832,8 @@ class HttpServer::Impl {
   std::condition_variable cv_;
   enum class Go { kWait, kListen, kAbort };
   Go go_ = Go::kWait;            // guarded by mu_: what the listener does
+  // guarded by mu_: requests in progress per route (by index in routes)
+  std::vector<int> in_flight_ = std::vector<int>(options_.routes.size(), 0);
   bool accepting_ = false;       // guarded by mu_: the accept loop is up
   bool listener_done_ = false;   // guarded by mu_
 };
