@@ -129,12 +129,10 @@ class WebApi {
     WorkerCallTiming timing;
     HttpResponse response;
     absl::StatusCode code = absl::StatusCode::kOk;
-    if (absl::StatusOr<std::string> unsupported = CheckMediaType(name, request);
-        !unsupported.ok() || !unsupported->empty()) {
+    if (const std::string accepted = UnacceptedMediaType(name, request);
+        !accepted.empty()) {
       code = absl::StatusCode::kInvalidArgument;
-      response = unsupported.ok()
-                     ? UnsupportedMediaTypeResponse(MediaType(request), *unsupported)
-                     : ErrorResponse(unsupported.status());
+      response = UnsupportedMediaTypeResponse(MediaType(request), accepted);
     } else {
       Result result = (this->*handler)(request, timing);
       code = result.status().code();
@@ -438,8 +436,8 @@ class WebApi {
  private:
   // The media types each route takes: "" when `request`'s is one of them,
   // else the list to name in a 415.
-  absl::StatusOr<std::string> CheckMediaType(absl::string_view route,
-                                             const HttpRequest& request) const {
+  static std::string UnacceptedMediaType(absl::string_view route,
+                                         const HttpRequest& request) {
     const std::string type = MediaType(request);
     if (route == "ImageCreate" || route == "VideoAppend") {
       return IsImageType(type) ? "" : kImageTypes;

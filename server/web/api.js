@@ -74,7 +74,8 @@ export function upload(path, blob, contentType, headers = {}, onProgress = () =>
 }
 
 // POST `body` to a streaming route and call onLine(object) for each NDJSON
-// line as it arrives. Resolves with the last line; `signal` (an
+// frame line as it arrives. Resolves with the last line ({done: true,
+// frames_done}); a last {error} line throws its ApiError; `signal` (an
 // AbortController's) stops it: the connection closes and the server stops
 // within one frame. A failure before the stream starts throws its ApiError.
 export async function stream(path, body, onLine, signal) {
@@ -100,7 +101,7 @@ export async function stream(path, body, onLine, signal) {
       if (!line) continue;
       last = JSON.parse(line);
       if (last.error) throw new ApiError(200, last.error.code, last.error.message);
-      onLine(last);
+      if (!last.done) onLine(last);  // the last line only sums up
     }
   }
   return last;

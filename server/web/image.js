@@ -97,8 +97,9 @@ export function setupImage(ui, showError, setStatus) {
       state.session = null;
     }
     try {
-      const bitmap = await createImageBitmap(file);
+      // The server first: it says what is wrong with a bad file.
       const created = await upload("/api/v1/image/create", file, file.type || "image/png");
+      const bitmap = await createImageBitmap(file);
       Object.assign(state, {
         session: created.session, file, width: created.width, height: created.height,
         prompts: [], candidates: [], selected: 0, everything: null, segments: 0,
