@@ -192,6 +192,14 @@ HttpResponse UnsupportedMediaTypeResponse(absl::string_view type,
   return response;
 }
 
+HttpResponse JsonLimitResponse(int status, const std::string& message) {
+  HttpResponse response =
+      ErrorResponse(status == 429 ? absl::ResourceExhaustedError(message)
+                                  : absl::InvalidArgumentError(message));
+  response.status = status;
+  return response;
+}
+
 HttpResponse ErrorResponse(const absl::Status& status) {
   return JsonResponse(HttpStatusOf(status.code()), ErrorJson(status));
 }

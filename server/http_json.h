@@ -88,6 +88,11 @@ HttpResponse JsonResponse(int status, const Json& body);
 HttpResponse UnsupportedMediaTypeResponse(absl::string_view type,
                                           absl::string_view accepted);
 
+// HttpRoute::limit_response of a JSON route: the server's 413 and 429 with
+// the JSON error body (INVALID_ARGUMENT for a size limit, as DESIGN.md's
+// table says; RESOURCE_EXHAUSTED for 429, load).
+HttpResponse JsonLimitResponse(int status, const std::string& message);
+
 // HttpStatusOf(status) with {"error": {"code": ..., "message": ...}}.
 HttpResponse ErrorResponse(const absl::Status& status);
 

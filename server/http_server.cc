@@ -445,6 +445,23 @@ void SetResponse(HttpResponse from, httplib::Response& to,
       });
 }
 
+// The route's answer to one of its limits (its limit_response, else text).
+HttpResponse LimitResponse(const HttpRoute& route, int status,
+                           const std::string& message) {
+  if (!route.limit_response) return PlainResponse(status, message);
+  HttpResponse response;
+  try {
+    response = route.limit_response(status, message);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "HTTP limit response for %s threw: %s\n",
+                 route.path.c_str(), e.what());
+    return PlainResponse(status, message);
+  }
+  response.status = status;
+  response.stream = nullptr;
+  return response;
+}
+
 bool AllowsMethod(const HttpRoute& route, absl::string_view method) {
   auto has = [&](absl::string_view m) {
     return std::find(route.methods.begin(), route.methods.end(), m) !=
@@ -704,7 +721,8 @@ class HttpServer::Impl {
           if (absl::SimpleAtoi(req.get_header_value("Content-Length"),
                                &declared) &&
               declared > static_cast<uint64_t>(limit)) {
-            SetResponse(PlainResponse(413, BodyTooLargeText(limit)), res);
+            SetResponse(LimitResponse(*route, 413, BodyTooLargeText(limit)),
+                        res);
             return httplib::Server::HandlerResponse::Handled;
           }
           return httplib::Server::HandlerResponse::Unhandled;
@@ -787,15 +805,15 @@ class HttpServer::Impl {
     // A chunked body carries no length up front: checked once read.
     const int64_t limit = BodyLimit(*route);
     if (static_cast<int64_t>(req.body.size()) > limit) {
-      SetResponse(PlainResponse(413, BodyTooLargeText(limit)), res);
+      SetResponse(LimitResponse(*route, 413, BodyTooLargeText(limit)), res);
       return;
     }
     std::shared_ptr<void> slot = AcquireSlot(*route);
     if (slot == nullptr) {
-      HttpResponse busy = PlainResponse(
-          429, absl::StrCat("too many requests in flight on ", route->path,
-                            " (at most ", route->max_in_flight,
-                            "); retry later"));
+      HttpResponse busy = LimitResponse(
+          *route, 429,
+          absl::StrCat("too many requests in flight on ", route->path,
+                       " (at most ", route->max_in_flight, "); retry later"));
       busy.headers.emplace_back("Retry-After", "1");
       SetResponse(std::move(busy), res);
       return;

@@ -136,6 +136,11 @@ struct HttpRoute {
   // Requests of this route served at once (a stream counts until its last
   // byte); beyond it 429 "too many requests". 0: no cap of its own.
   int max_in_flight = 0;
+  // How this route's own limits are answered (413 body too large, 429 over
+  // max_in_flight): the response for (status, message); empty: plain text.
+  // E.g. a JSON API answers them in its JSON error format.
+  std::function<HttpResponse(int status, const std::string& message)>
+      limit_response;
 };
 
 // GET `path` → 200 "OK\n" when healthy() is true, else 503 "unhealthy\n".

@@ -559,6 +559,59 @@ TEST(HttpServerLimitsTest, RouteBodyLimitAboveTheServers) {
   EXPECT_EQ(chunked.status, 413);
 }
 
+TEST(HttpServerLimitsTest, RouteAnswersItsOwnLimitsInItsFormat) {
+  absl::Notification started, release;
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  HttpRoute route = StreamRoute("/api", [&](HttpStreamWriter& out) {
+    out.Write("x");
+    started.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(20));
+  });
+  route.max_body_bytes = 4;
+  route.max_in_flight = 1;
+  route.limit_response = [](int status, const std::string& message) {
+    HttpResponse response;
+    response.status = 200;  // the server keeps the limit's status
+    response.content_type = "application/json";
+    response.body = absl::StrCat("{\"status\":", status, ",\"message\":\"",
+                                 message, "\"}");
+    return response;
+  };
+  options.routes.push_back(route);
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  HttpReply declared = HttpPost(port, "/api", "12345");
+  EXPECT_EQ(declared.status, 413);
+  EXPECT_EQ(declared.headers["content-type"], "application/json");
+  EXPECT_EQ(declared.body,
+            "{\"status\":413,\"message\":\"request body over 4 bytes\"}");
+  HttpReply chunked = HttpExchange(
+      port,
+      "POST /api HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.status, 413);
+  EXPECT_EQ(chunked.headers["content-type"], "application/json");
+
+  const int fd = ConnectLoopback(port);
+  ASSERT_GE(fd, 0);
+  const std::string request =
+      "POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  HttpReply busy = HttpPost(port, "/api", "");
+  EXPECT_EQ(busy.status, 429);
+  EXPECT_EQ(busy.headers["retry-after"], "1");
+  EXPECT_EQ(busy.body,
+            "{\"status\":429,\"message\":\"too many requests in flight on /api "
+            "(at most 1); retry later\"}");
+  release.Notify();
+  close(fd);
+}
+
 TEST(HttpServerLimitsTest, RouteRequestTimeoutReplacesTheServers) {
   HttpServerOptions options;
   options.address = "127.0.0.1:0";

@@ -507,6 +507,7 @@ std::vector<HttpRoute> WebApiRoutes(const WebApiOptions& options) {
     route.handler = [api, name, handler](const HttpRequest& request) {
       return api->Serve(name, handler, request);
     };
+    route.limit_response = JsonLimitResponse;
     routes.push_back(std::move(route));
     return &routes.back();
   };

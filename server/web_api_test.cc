@@ -295,6 +295,56 @@ TEST_F(WebApiTest, StreamStopsWithinAFrameWhenTheClientLeaves) {
   EXPECT_EQ(Prompt(session, 1).status, 200);
 }
 
+// Opens a propagation stream of `session` and reads until its first frame;
+// returns the connection (the caller closes it), or -1.
+int OpenStream(int port, const std::string& session) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return -1;
+  const std::string body = Json({{"session", session}}).dump();
+  const std::string request = absl::StrCat(
+      "POST /api/v1/video/propagate HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/json\r\nContent-Length: ",
+      body.size(), "\r\n\r\n", body);
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return -1;
+  }
+  std::string got;
+  char buf[4096];
+  while (!absl::StrContains(got, "\"frames_done\":1")) {
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      close(fd);
+      return -1;
+    }
+    got.append(buf, static_cast<size_t>(n));
+  }
+  return fd;
+}
+
+TEST_F(WebApiTest, StreamsAreCappedAndLeaveWorkersForMetricsAndPing) {
+  std::vector<std::string> sessions;
+  for (int i = 0; i < kWebMaxStreams; ++i) {
+    sessions.push_back(CreateVideo(120));
+    ASSERT_EQ(Prompt(sessions.back(), 0).status, 200);
+  }
+  std::vector<int> streams;
+  for (const std::string& session : sessions) {
+    streams.push_back(OpenStream(port_, session));
+    ASSERT_GE(streams.back(), 0);
+  }
+  HttpReply over = Post("/api/v1/video/propagate", {{"session", sessions[0]}});
+  EXPECT_EQ(over.status, 429) << over.body;
+  EXPECT_EQ(ErrorCode(over), "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(over.headers["retry-after"], "1");
+  // The streams hold threads of their own: the rest of the side answers.
+  EXPECT_EQ(HttpGet(port_, "/ping").status, 200);
+  EXPECT_EQ(HttpGet(port_, "/metrics").status, 200);
+  EXPECT_EQ(Post("/api/v1/video/get", {{"session", sessions[0]}}).status, 200);
+  for (int fd : streams) close(fd);
+}
+
 TEST_F(WebApiTest, VideoFileUploadHasTheGrpcSidesLimit) {
   ServerAppOptions options = TestServerOptions();
   options.limits.max_video_upload_bytes = 1000;
@@ -302,6 +352,8 @@ TEST_F(WebApiTest, VideoFileUploadHasTheGrpcSidesLimit) {
   HttpReply over = HttpPost(port_, "/api/v1/video/create", std::string(1001, 'v'),
                             "video/mp4");
   EXPECT_EQ(over.status, 413) << over.body;
+  EXPECT_EQ(ErrorCode(over), "INVALID_ARGUMENT");
+  EXPECT_EQ(Body(over)["error"]["message"], "request body over 1000 bytes");
   HttpReply within = HttpPost(port_, "/api/v1/video/create",
                               std::string(1000, 'v'), "video/mp4");
   EXPECT_EQ(within.status, 400) << within.body;  // read, then not a video

@@ -182,6 +182,7 @@ HttpRoute WebPropagateRoute(const WebApiOptions& options) {
   route.path = "/api/v1/video/propagate";
   route.methods = {"POST"};
   route.max_in_flight = options.max_streams;
+  route.limit_response = JsonLimitResponse;
   route.handler = [shared](const HttpRequest& request) -> HttpResponse {
     const WebApiOptions& o = *shared;
     const absl::Time start = absl::Now();
