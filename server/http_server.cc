@@ -543,10 +543,12 @@ absl::StatusOr<ListenAddress> ValidateOptions(const HttpServerOptions& options) 
           "HTTP route ", route.path, " needs a handler and methods"));
     }
     if (route.request_timeout < absl::ZeroDuration() ||
-        route.max_in_flight < 0) {
+        route.max_in_flight < 0 ||
+        (route.group != nullptr && route.group->limit() < 1)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "HTTP route ", route.path,
-          " needs a non-negative request_timeout and max_in_flight"));
+          " needs a non-negative request_timeout and max_in_flight, and a "
+          "group limit of at least 1"));
     }
     if (!paths.insert(route.path).second) {
       return absl::InvalidArgumentError(
@@ -557,6 +559,18 @@ absl::StatusOr<ListenAddress> ValidateOptions(const HttpServerOptions& options) 
 }
 
 }  // namespace
+
+bool HttpInFlightGroup::TryAcquire() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (in_flight_ >= limit_) return false;
+  ++in_flight_;
+  return true;
+}
+
+void HttpInFlightGroup::Release() {
+  std::lock_guard<std::mutex> lock(mu_);
+  --in_flight_;
+}
 
 const std::string* HttpRequest::Header(const std::string& name) const {
   auto it = headers.find(name);
@@ -782,17 +796,32 @@ class HttpServer::Impl {
   // A slot of `route`'s max_in_flight, given back when the returned holder
   // is released; null when the route is at its cap. Routes without a cap
   // get a holder that holds nothing.
-  std::shared_ptr<void> AcquireSlot(const HttpRoute& route) {
-    if (route.max_in_flight <= 0) return std::make_shared<int>(0);
+  // `why` says which cap refused it.
+  std::shared_ptr<void> AcquireSlot(const HttpRoute& route, std::string& why) {
     const size_t index = static_cast<size_t>(&route - options_.routes.data());
-    std::lock_guard<std::mutex> lock(mu_);
-    int& in_flight = in_flight_[index];
-    if (in_flight >= route.max_in_flight) return nullptr;
-    ++in_flight;
-    // Non-null, so that the caller can tell it from "at the cap".
-    return std::shared_ptr<void>(this, [this, index](void*) {
+    if (route.max_in_flight > 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (in_flight_[index] >= route.max_in_flight) {
+        why = absl::StrCat(route.path, " (at most ", route.max_in_flight, ")");
+        return nullptr;
+      }
+      ++in_flight_[index];
+    }
+    auto release_route = [this, index, capped = route.max_in_flight > 0] {
+      if (!capped) return;
       std::lock_guard<std::mutex> lock(mu_);
       --in_flight_[index];
+    };
+    HttpInFlightGroup* group = route.group.get();
+    if (group != nullptr && !group->TryAcquire()) {
+      release_route();
+      why = absl::StrCat(group->name(), " (at most ", group->limit(), ")");
+      return nullptr;
+    }
+    // Non-null, so that the caller can tell it from "at the cap".
+    return std::shared_ptr<void>(this, [release_route, group](void*) {
+      if (group != nullptr) group->Release();
+      release_route();
     });
   }
 
@@ -808,12 +837,13 @@ class HttpServer::Impl {
       SetResponse(LimitResponse(*route, 413, BodyTooLargeText(limit)), res);
       return;
     }
-    std::shared_ptr<void> slot = AcquireSlot(*route);
+    std::string why;
+    std::shared_ptr<void> slot = AcquireSlot(*route, why);
     if (slot == nullptr) {
       HttpResponse busy = LimitResponse(
           *route, 429,
-          absl::StrCat("too many requests in flight on ", route->path,
-                       " (at most ", route->max_in_flight, "); retry later"));
+          absl::StrCat("too many requests in flight on ", why,
+                       "; retry later"));
       busy.headers.emplace_back("Retry-After", "1");
       SetResponse(std::move(busy), res);
       return;

@@ -27,8 +27,9 @@
 // `request_timeout` ends the stream, and the producer can see a client that
 // has gone (HttpStreamWriter::ClientGone) without writing. A route's
 // `max_in_flight` caps how many of its requests (streams included, until
-// their last byte) run at once, so that long requests cannot take every
-// worker from /metrics and /ping: beyond it the answer is 429.
+// their last byte) run at once, and an HttpInFlightGroup caps several
+// routes together, so that long requests cannot take every worker from
+// /metrics and /ping: beyond either the answer is 429.
 //
 // Routes are fixed at Start (HttpServerOptions::routes): nothing mutates the
 // route table while requests are served.
@@ -48,6 +49,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -121,6 +123,32 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// A cap on the requests in flight of several routes together (see
+// HttpRoute::group), e.g. every route of an API, so that together they never
+// hold more than `limit` worker threads. Shared (shared_ptr) by the routes
+// that name it. Thread-safe.
+class HttpInFlightGroup {
+ public:
+  // `name` appears in the 429's message; `limit` >= 1.
+  HttpInFlightGroup(std::string name, int limit)
+      : name_(std::move(name)), limit_(limit) {}
+  HttpInFlightGroup(const HttpInFlightGroup&) = delete;
+  HttpInFlightGroup& operator=(const HttpInFlightGroup&) = delete;
+
+  const std::string& name() const { return name_; }
+  int limit() const { return limit_; }
+  // Takes a slot; false at the limit.
+  bool TryAcquire();
+  // Gives back a slot TryAcquire took.
+  void Release();
+
+ private:
+  const std::string name_;
+  const int limit_;
+  std::mutex mu_;
+  int in_flight_ = 0;  // guarded by mu_
+};
+
 struct HttpRoute {
   // Exact path match ("/metrics"); no prefixes or patterns.
   std::string path;
@@ -136,6 +164,8 @@ struct HttpRoute {
   // Requests of this route served at once (a stream counts until its last
   // byte); beyond it 429 "too many requests". 0: no cap of its own.
   int max_in_flight = 0;
+  // A cap this route shares with others (429 beyond it); null: none.
+  std::shared_ptr<HttpInFlightGroup> group;
   // How this route's own limits are answered (413 body too large, 429 over
   // max_in_flight): the response for (status, message); empty: plain text.
   // E.g. a JSON API answers them in its JSON error format.

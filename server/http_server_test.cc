@@ -526,6 +526,44 @@ TEST(HttpServerStreamTest, MaxInFlightAnswers429AndKeepsWorkersForOthers) {
   EXPECT_EQ(again.status, 200);
 }
 
+TEST(HttpServerStreamTest, GroupCapsSeveralRoutesTogether) {
+  absl::Notification started, release;
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.num_threads = 3;
+  auto group = std::make_shared<HttpInFlightGroup>("the API", 1);
+  HttpRoute slow = StreamRoute("/slow", [&](HttpStreamWriter& out) {
+    out.Write("started\n");
+    started.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(20));
+  });
+  slow.group = group;
+  HttpRoute other = HealthRoute("/other", [] { return true; });
+  other.group = group;
+  options.routes = {slow, other, HealthRoute("/ping", [] { return true; })};
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  EXPECT_EQ(HttpGet(port, "/other").status, 200);  // the group is free
+  const int fd = ConnectLoopback(port);
+  ASSERT_GE(fd, 0);
+  const std::string request =
+      "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  HttpReply refused = HttpGet(port, "/other");
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.body,
+            "too many requests in flight on the API (at most 1); retry later\n");
+  EXPECT_EQ(HttpGet(port, "/ping").status, 200);  // not in the group
+  release.Notify();
+  ReadUntil(fd, "<never sent>");
+  close(fd);
+  EXPECT_EQ(HttpGet(port, "/other").status, 200);  // given back
+}
+
 TEST(HttpServerLimitsTest, RouteBodyLimitAboveTheServers) {
   HttpServerOptions options;
   options.address = "127.0.0.1:0";
@@ -653,6 +691,11 @@ TEST(HttpServerStartTest, RejectsNegativeRouteLimits) {
             absl::StatusCode::kInvalidArgument);
   route.max_in_flight = 0;
   route.request_timeout = absl::Seconds(-1);
+  options.routes = {route};
+  EXPECT_EQ(HttpServer::Start(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  route.request_timeout = absl::ZeroDuration();
+  route.group = std::make_shared<HttpInFlightGroup>("g", 0);
   options.routes = {route};
   EXPECT_EQ(HttpServer::Start(options).status().code(),
             absl::StatusCode::kInvalidArgument);

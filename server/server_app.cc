@@ -248,9 +248,10 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
       for (HttpRoute& route : WebUiRoutes()) {
         http_options.routes.push_back(std::move(route));
       }
-      // Propagation streams hold a thread each for their whole length:
-      // threads of their own, so /metrics and /ping keep theirs.
-      http_options.num_threads += web.max_streams;
+      // The API's calls and streams hold a thread each while they run:
+      // threads of their own (their caps), so /metrics and /ping keep
+      // theirs.
+      http_options.num_threads += web.max_streams + web.max_calls;
     }
     absl::StatusOr<std::unique_ptr<HttpServer>> http =
         HttpServer::Start(http_options);

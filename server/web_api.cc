@@ -499,6 +499,8 @@ class WebApi {
 
 std::vector<HttpRoute> WebApiRoutes(const WebApiOptions& options) {
   auto api = std::make_shared<WebApi>(options);
+  auto calls = std::make_shared<HttpInFlightGroup>("the web API",
+                                                   options.max_calls);
   std::vector<HttpRoute> routes;
   auto add = [&](const char* path, const char* name, WebApi::Handler handler) {
     HttpRoute route;
@@ -508,6 +510,7 @@ std::vector<HttpRoute> WebApiRoutes(const WebApiOptions& options) {
       return api->Serve(name, handler, request);
     };
     route.limit_response = JsonLimitResponse;
+    route.group = calls;
     routes.push_back(std::move(route));
     return &routes.back();
   };

@@ -42,7 +42,10 @@
 // within kWebUploadTimeout (the body is held in memory while it arrives, so
 // it has a cap of its own; larger videos go through gRPC's streamed
 // upload); every model task must start within kWebTaskTimeout of the
-// request.
+// request. At most kWebMaxCalls requests (all routes but the stream and
+// info together) and kWebMaxStreams streams run at once, 429 beyond: the
+// server gives the HTTP side that many threads more than /metrics and
+// /ping need, so the API can never take theirs.
 //
 // Thread-safety: handlers run on HTTP worker threads, possibly concurrently,
 // and block on the session's model worker. Everything in WebApiOptions must
@@ -78,6 +81,9 @@ inline constexpr absl::Duration kWebUploadTimeout = absl::Minutes(10);
 inline constexpr absl::Duration kWebTaskTimeout = absl::Seconds(120);
 // Propagation streams served at once (each holds an HTTP worker thread).
 inline constexpr int kWebMaxStreams = 2;
+// The other /api/v1 requests served at once, all routes together (each
+// holds an HTTP worker thread while its model work runs).
+inline constexpr int kWebMaxCalls = 2;
 
 struct WebApiOptions {
   std::shared_ptr<const Sam2Model> model;
@@ -92,6 +98,7 @@ struct WebApiOptions {
   // GET /api/v1/info's body (the ServerInfo message as JSON).
   std::string info_json = "{}";
   int max_streams = kWebMaxStreams;
+  int max_calls = kWebMaxCalls;
   int64_t max_video_file_bytes = kWebMaxVideoFileBytes;
   absl::Duration upload_timeout = kWebUploadTimeout;
   absl::Duration task_timeout = kWebTaskTimeout;

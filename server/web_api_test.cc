@@ -393,6 +393,13 @@ TEST_F(WebApiTest, InfoAndTheStreamCap) {
       EXPECT_EQ(route.max_in_flight, 0) << route.path;
       EXPECT_EQ(route.max_body_bytes, -1) << route.path;
     }
+    if (route.path == "/api/v1/video/propagate" ||
+        route.path == "/api/v1/info") {
+      EXPECT_EQ(route.group, nullptr) << route.path;
+    } else {
+      ASSERT_NE(route.group, nullptr) << route.path;
+      EXPECT_EQ(route.group->limit(), kWebMaxCalls);
+    }
   }
 }
 

@@ -120,7 +120,29 @@ export function setupImage(ui, showError, setStatus) {
     }
   }
 
+  // One segment call at a time (a second one on the session would be
+  // refused as busy); prompts added meanwhile are sent by one more call.
+  let running = null;
+  let again = false;
   async function segment() {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await segmentOnce();
+      } while (again);
+    })();
+    try {
+      await running;
+    } finally {
+      running = null;
+    }
+  }
+
+  async function segmentOnce() {
     state.everything = null;
     if (!state.prompts.length) {
       state.candidates = [];

@@ -196,7 +196,15 @@ export function setupVideo(ui, showError, setStatus) {
     };
   }
 
-  async function addPoint(point) {
+  // Clicks are sent one after another (each resends its object's points on
+  // that frame, so each must see the one before).
+  let clicks = Promise.resolve();
+  function addPoint(point) {
+    clicks = clicks.then(() => sendPoint(point));
+    return clicks;
+  }
+
+  async function sendPoint(point) {
     if (!state.session || state.controller) return;
     if (!state.objects.length) addObject();
     showError(null);
