@@ -383,6 +383,21 @@ std::string ReadUntil(int fd, absl::string_view marker) {
   return got;
 }
 
+// Connects and sends an empty HTTP/1.1 POST to `path`, leaving the reply
+// to be read; the connection, or -1.
+int SendEmptyPost(int port, absl::string_view path) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return -1;
+  const std::string request = absl::StrCat(
+      "POST ", path, " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 HttpRoute StreamRoute(std::string path, HttpStreamBody body) {
   HttpRoute route;
   route.path = std::move(path);
@@ -440,12 +455,8 @@ TEST(HttpServerStreamTest, ProducerSeesTheClientLeave) {
       }));
   auto server = HttpServer::Start(std::move(options));
   ASSERT_TRUE(server.ok()) << server.status();
-  const int fd = ConnectLoopback((*server)->port());
+  const int fd = SendEmptyPost((*server)->port(), "/stream");
   ASSERT_GE(fd, 0);
-  const std::string request =
-      "POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
-  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(request.size()));
   EXPECT_TRUE(absl::StrContains(ReadUntil(fd, "first\n"), "first\n"));
   ASSERT_TRUE(first_sent.WaitForNotificationWithTimeout(absl::Seconds(20)));
   close(fd);
@@ -498,12 +509,8 @@ TEST(HttpServerStreamTest, MaxInFlightAnswers429AndKeepsWorkersForOthers) {
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
 
-  const int fd = ConnectLoopback(port);
+  const int fd = SendEmptyPost(port, "/stream");
   ASSERT_GE(fd, 0);
-  const std::string request =
-      "POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
-  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(request.size()));
   ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
 
   HttpReply busy = HttpPost(port, "/stream", "");
@@ -546,12 +553,8 @@ TEST(HttpServerStreamTest, GroupCapsSeveralRoutesTogether) {
   const int port = (*server)->port();
 
   EXPECT_EQ(HttpGet(port, "/other").status, 200);  // the group is free
-  const int fd = ConnectLoopback(port);
+  const int fd = SendEmptyPost(port, "/slow");
   ASSERT_GE(fd, 0);
-  const std::string request =
-      "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
-  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(request.size()));
   ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
   HttpReply refused = HttpGet(port, "/other");
   EXPECT_EQ(refused.status, 429);
@@ -633,12 +636,8 @@ TEST(HttpServerLimitsTest, RouteAnswersItsOwnLimitsInItsFormat) {
   EXPECT_EQ(chunked.status, 413);
   EXPECT_EQ(chunked.headers["content-type"], "application/json");
 
-  const int fd = ConnectLoopback(port);
+  const int fd = SendEmptyPost(port, "/api");
   ASSERT_GE(fd, 0);
-  const std::string request =
-      "POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
-  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(request.size()));
   ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
   HttpReply busy = HttpPost(port, "/api", "");
   EXPECT_EQ(busy.status, 429);
