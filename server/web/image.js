@@ -6,8 +6,9 @@
 // State lives in this module: the session the server keeps for the image,
 // the prompts so far (every request resends them all, so undo is a resend),
 // and the last answer's masks. Test hooks: #image-mask's pixels are the
-// shown mask(s) (alpha 255 inside); its data-point holds the last click in
-// image pixels and data-segments counts answered requests.
+// shown mask(s) (alpha 255 inside), its data-segments counts answered
+// requests; #image-marks' data-point and data-box hold the last click and
+// box in image pixels.
 
 import {call, upload} from "./api.js";
 import {colour, cocoJson, decodeRle, downloadJson, downloadPng, paint} from "./masks.js";
@@ -178,6 +179,7 @@ export function setupImage(ui, showError, setStatus) {
     showError(null);
     state.prompts.push(prompt);
     if (prompt.kind === "point") marks.dataset.point = JSON.stringify([prompt.x, prompt.y, prompt.label]);
+    if (prompt.kind === "box") marks.dataset.box = JSON.stringify(prompt.box);
     drawMarks();
     segment();
   }

@@ -185,6 +185,26 @@ class Browser:
                           "buttons": buttons if kind == "mousePressed" else 0,
                           "clickCount": 1, "modifiers": modifiers})
 
+    def drag(self, x0: float, y0: float, x1: float, y1: float, steps: int = 5) -> None:
+        """Left button down at (x0, y0), moved to (x1, y1), released."""
+        self.command("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x0, "y": y0})
+        self.command("Input.dispatchMouseEvent",
+                     {"type": "mousePressed", "x": x0, "y": y0, "button": "left",
+                      "buttons": 1, "clickCount": 1})
+        for i in range(1, steps + 1):
+            x = x0 + (x1 - x0) * i / steps
+            y = y0 + (y1 - y0) * i / steps
+            self.command("Input.dispatchMouseEvent",
+                         {"type": "mouseMoved", "x": x, "y": y, "button": "left", "buttons": 1})
+        self.command("Input.dispatchMouseEvent",
+                     {"type": "mouseReleased", "x": x1, "y": y1, "button": "left",
+                      "buttons": 0, "clickCount": 1})
+
+    def allow_downloads(self, directory: Path) -> None:
+        """Files the page downloads are saved in `directory`."""
+        self.command("Browser.setDownloadBehavior",
+                     {"behavior": "allow", "downloadPath": str(directory)}, session=None)
+
     def click_element(self, selector: str) -> None:
         x, y = self.center_of(selector)
         self.click(x, y)

@@ -4,7 +4,8 @@ real sam2_server binary with the micro model.
 
 It opens the page, uploads the fixture image, clicks, and checks that the
 mask overlay's pixels are exactly the best mask the JSON API returns for the
-same click; uploads the fixture's frames as a video, adds an object,
+same click (and for a dragged box), and that the COCO JSON and PNG downloads
+hold that mask; uploads the fixture's frames as a video, adds an object,
 propagates and checks every frame got its mask; propagates a longer video
 and cancels, checking the server stopped within a frame or so and the
 session is usable again; and checks a bad file shows the server's error.
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from cdp import Browser, find_chromium, poll
 from conftest import RunningServer
@@ -105,6 +107,23 @@ def _error_text(browser: Browser) -> str:
     return text
 
 
+def _complete_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+        return True
+    except ValueError:
+        return False  # still being written
+
+
+def _complete_png(path: Path) -> bool:
+    try:
+        with Image.open(path) as png:
+            png.load()
+        return True
+    except (OSError, SyntaxError):
+        return False  # still being written
+
+
 def _bad_file_shows_the_servers_error(browser: Browser, selector: str, bad: Path,
                                       shot: Path) -> None:
     browser.set_files(selector, [bad])
@@ -166,19 +185,63 @@ def test_image_click_overlay_is_the_apis_mask(server: RunningServer, browser: Br
                      what="the mask after undo")
     assert np.array_equal(_canvas_mask(browser, "#image-mask"), expected)
 
+    # The downloads hold the shown mask: COCO JSON (the API's RLE) and PNG.
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.allow_downloads(downloads)
+    browser.click_element("#image-export-coco")
+    coco_file = downloads / "image_masks.json"
+    assert poll(coco_file.exists, 30), "no COCO JSON was downloaded"
+    assert poll(lambda: _complete_json(coco_file), 30)
+    coco = json.loads(coco_file.read_text())
+    assert coco["images"] == [{"id": 1, "file_name": "image.png", "width": 600, "height": 400}]
+    [annotation] = coco["annotations"]
+    assert annotation["segmentation"] == rle
+    assert annotation["area"] == int(expected.sum())
+    ys, xs = np.nonzero(expected)
+    assert annotation["bbox"] == [int(xs.min()), int(ys.min()),
+                                  int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
+    browser.click_element("#image-export-png")
+    png_file = downloads / "image_masks.png"
+    assert poll(png_file.exists, 30), "no PNG was downloaded"
+    assert poll(lambda: _complete_png(png_file), 30)
+    with Image.open(png_file) as png:
+        assert png.size == (600, 400)
+        white = np.asarray(png.convert("L")) == 255
+    assert np.array_equal(white, expected)
+
+    # A box (drag) on a cleared image: the API's mask for the same box.
+    browser.click_element("#image-clear")
+    bx0, by0 = browser.center_of("#image-marks", 0.3, 0.3)
+    bx1, by1 = browser.center_of("#image-marks", 0.7, 0.8)
+    browser.drag(bx0, by0, bx1, by1)
+    browser.wait_for("document.querySelector('#image-mask').dataset.segments === '4'",
+                     what="the box's mask")
+    browser.screenshot(shots / "05_image_box.png")
+    box = json.loads(browser.evaluate("document.querySelector('#image-marks').dataset.box"))
+    assert box[0] < box[2] and box[1] < box[3]
+    answer = _post(port, "/api/v1/image/segment",
+                   json.dumps({"session": created["session"], "boxes": [box],
+                               "multimask_output": True}).encode(),
+                   "application/json")
+    prompt = answer["prompts"][0]
+    rle = prompt["masks"][int(np.argmax(prompt["scores"]))]
+    assert np.array_equal(_canvas_mask(browser, "#image-mask"),
+                          rle_to_mask(rle["counts"], rle["size"][0], rle["size"][1]))
+
     # Segment everything: each mask in its own colour.
     browser.evaluate("document.querySelector('#image-points-per-side').value = '4'")
     browser.click_element("#image-everything")
-    browser.wait_for("document.querySelector('#image-mask').dataset.segments === '4'",
+    browser.wait_for("document.querySelector('#image-mask').dataset.segments === '5'",
                      what="the automatic masks")
-    browser.screenshot(shots / "05_image_everything.png")
+    browser.screenshot(shots / "06_image_everything.png")
     assert _error_text(browser) == ""
 
     # A file that is not an image: the server's error is shown.
     bad = tmp_path / "not_an_image.png"
     bad.write_bytes(b"this is not a PNG file")
     _bad_file_shows_the_servers_error(browser, "#image-file", bad,
-                                      shots / "06_image_bad_file.png")
+                                      shots / "07_image_bad_file.png")
 
 
 def test_video_propagate_and_cancel(server: RunningServer, browser: Browser, shots: Path,
