@@ -40,6 +40,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "server/listen_address.h"
 
@@ -559,6 +560,30 @@ absl::StatusOr<ListenAddress> ValidateOptions(const HttpServerOptions& options) 
 }
 
 }  // namespace
+
+std::optional<std::string> HttpRequest::QueryParam(absl::string_view name) const {
+  for (absl::string_view pair : absl::StrSplit(query, '&')) {
+    const size_t equals = pair.find('=');
+    if (pair.substr(0, equals) != name) continue;
+    if (equals == absl::string_view::npos) return std::string();
+    const absl::string_view raw = pair.substr(equals + 1);
+    std::string value;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      int hex = 0;
+      if (raw[i] == '%' && i + 2 < raw.size() &&
+          absl::ascii_isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
+          absl::ascii_isxdigit(static_cast<unsigned char>(raw[i + 2])) &&
+          absl::SimpleHexAtoi(raw.substr(i + 1, 2), &hex)) {
+        value.push_back(static_cast<char>(hex));
+        i += 2;
+      } else {
+        value.push_back(raw[i] == '+' ? ' ' : raw[i]);
+      }
+    }
+    return value;
+  }
+  return std::nullopt;
+}
 
 bool HttpInFlightGroup::TryAcquire() {
   std::lock_guard<std::mutex> lock(mu_);

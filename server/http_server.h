@@ -50,6 +50,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -88,6 +89,9 @@ struct HttpRequest {
 
   // The first value of header `name` (lower case), or nullptr.
   const std::string* Header(const std::string& name) const;
+  // The first value of query parameter `name` ("a=1&b=x%20y": "1", "x y";
+  // '+' is a space), or nullopt. A malformed %-escape is kept as it is.
+  std::optional<std::string> QueryParam(absl::string_view name) const;
 };
 
 // What a streamed body is written through (see HttpResponse::stream). Used

@@ -88,6 +88,21 @@ TEST_F(HttpServerTest, QueryStringDoesNotChangeTheRoute) {
   EXPECT_EQ(HttpGet(server_->port(), "/ping?x=1").status, 200);
 }
 
+TEST(HttpRequestTest, QueryParamDecodesItsValue) {
+  HttpRequest request;
+  request.query = "session=abc-1&index=12&name=a%20b+c&empty=&flag&bad=%zz%4";
+  EXPECT_EQ(request.QueryParam("session"), "abc-1");
+  EXPECT_EQ(request.QueryParam("index"), "12");
+  EXPECT_EQ(request.QueryParam("name"), "a b c");
+  EXPECT_EQ(request.QueryParam("empty"), "");
+  EXPECT_EQ(request.QueryParam("flag"), "");
+  EXPECT_EQ(request.QueryParam("bad"), "%zz%4");
+  EXPECT_EQ(request.QueryParam("missing"), std::nullopt);
+  EXPECT_EQ(request.QueryParam("sess"), std::nullopt);
+  request.query = "";
+  EXPECT_EQ(request.QueryParam("session"), std::nullopt);
+}
+
 TEST_F(HttpServerTest, WrongMethodIs405WithAllow) {
   StartServer();
   HttpReply response = HttpPost(server_->port(), "/metrics", "x");

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/http_json.h"
@@ -144,6 +145,24 @@ class WebApi {
                                       StatusCodeName(code), timing.queue,
                                       timing.compute, absl::Now() - start);
     }
+    return response;
+  }
+
+  // GET /api/v1/video/frame?session=ID&index=N: the frame as JPEG.
+  HttpResponse VideoFrame(const HttpRequest& request) {
+    const absl::Time start = absl::Now();
+    WorkerCallTiming timing;
+    absl::StatusOr<std::string> jpeg = FrameJpeg(request, timing);
+    if (options_.metrics != nullptr) {
+      options_.metrics->RecordRequest("web.VideoFrame",
+                                      StatusCodeName(jpeg.status().code()),
+                                      timing.queue, timing.compute,
+                                      absl::Now() - start);
+    }
+    if (!jpeg.ok()) return ErrorResponse(jpeg.status());
+    HttpResponse response;
+    response.content_type = "image/jpeg";
+    response.body = *std::move(jpeg);
     return response;
   }
 
@@ -452,6 +471,31 @@ class WebApi {
     return type == kJsonContentType ? "" : "application/json";
   }
 
+  absl::StatusOr<std::string> FrameJpeg(const HttpRequest& request,
+                                        WorkerCallTiming& timing) {
+    const std::optional<std::string> id = request.QueryParam("session");
+    const std::optional<std::string> index_text = request.QueryParam("index");
+    int64_t index = 0;
+    if (!id || !index_text || !absl::SimpleAtoi(*index_text, &index)) {
+      return Invalid("the query must be ?session=ID&index=N");
+    }
+    absl::StatusOr<std::shared_ptr<VideoSession>> session =
+        LookupVideoSession(*options_.store, *id);
+    if (!session.ok()) return session.status();
+    // On the worker without the exclusivity (as VideoGet): between frames of
+    // a propagation, so the page can show frames while it runs.
+    absl::StatusOr<std::string> jpeg;
+    absl::Status status = RunOnWorker(
+        *options_.pool, (*session)->worker(), Deadline(),
+        [&]() -> absl::Status {
+          jpeg = (*session)->FrameJpeg(index);
+          return jpeg.status();
+        },
+        &timing);
+    if (!status.ok()) return status;
+    return jpeg;
+  }
+
   absl::Status CheckAcceptingSessions() const {
     if (options_.draining && options_.draining()) {
       return absl::UnavailableError(
@@ -530,6 +574,14 @@ std::vector<HttpRoute> WebApiRoutes(const WebApiOptions& options) {
       &WebApi::VideoRemoveObject);
   add("/api/v1/video/reset", "VideoReset", &WebApi::VideoReset);
   add("/api/v1/session/delete", "SessionDelete", &WebApi::SessionDelete);
+  HttpRoute frame;
+  frame.path = "/api/v1/video/frame";
+  frame.handler = [api](const HttpRequest& request) {
+    return api->VideoFrame(request);
+  };
+  frame.limit_response = JsonLimitResponse;
+  frame.group = calls;
+  routes.push_back(std::move(frame));
   HttpRoute info;
   info.path = "/api/v1/info";
   info.handler = [api](const HttpRequest& request) { return api->Info(request); };

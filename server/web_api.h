@@ -20,6 +20,9 @@
 //                                → the video's info (below)
 //   /api/v1/video/append         body: one JPEG/PNG frame; header
 //                                X-Sam2-Session → info
+//   GET  /api/v1/video/frame?session=ID&index=N  frame N as JPEG, at the
+//                                video's size (to show a video file the
+//                                browser cannot decode)
 //   /api/v1/video/get            {session} → {session, num_frames, height,
 //                                width, object_ids, expire_time}
 //   /api/v1/video/prompts        {session, frame_index, object_id, points,

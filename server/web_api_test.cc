@@ -92,6 +92,25 @@ class WebApiTest : public ::testing::Test {
   int port_ = 0;
 };
 
+TEST_F(WebApiTest, FrameRouteServesTheSessionsFrames) {
+  const std::string session = CreateVideo(3);
+  HttpReply frame = HttpGet(
+      port_, absl::StrCat("/api/v1/video/frame?session=", session, "&index=2"));
+  ASSERT_EQ(frame.status, 200) << frame.body;
+  EXPECT_EQ(frame.headers["content-type"], "image/jpeg");
+  EXPECT_EQ(frame.body.substr(0, 3), "\xff\xd8\xff");  // a JPEG file
+  HttpReply outside = HttpGet(
+      port_, absl::StrCat("/api/v1/video/frame?session=", session, "&index=3"));
+  EXPECT_EQ(outside.status, 400);
+  EXPECT_EQ(ErrorCode(outside), "OUT_OF_RANGE");
+  HttpReply malformed = HttpGet(port_, "/api/v1/video/frame?index=x");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(ErrorCode(malformed), "INVALID_ARGUMENT");
+  HttpReply image = HttpGet(
+      port_, absl::StrCat("/api/v1/video/frame?session=", CreateImage(), "&index=0"));
+  EXPECT_EQ(ErrorCode(image), "FAILED_PRECONDITION");
+}
+
 TEST_F(WebApiTest, SegmentAnswersTheGrpcApisMasks) {
   const std::string session = CreateImage();
   HttpReply reply = Post("/api/v1/image/segment",

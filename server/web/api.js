@@ -43,6 +43,13 @@ export async function call(path, body = {}) {
   return JSON.parse(text);
 }
 
+// GET `path`; the body as a Blob (e.g. a frame's JPEG).
+export async function getBlob(path) {
+  const response = await fetch(path);
+  if (!response.ok) throw errorOf(response.status, await response.text());
+  return response.blob();
+}
+
 export async function getInfo() {
   const response = await fetch("/api/v1/info");
   if (!response.ok) throw errorOf(response.status, await response.text());

@@ -5,23 +5,26 @@
 // an object on a later frame and propagate again, play the result back with
 // the overlays, and export COCO JSON (every frame) or a PNG (this frame).
 //
-// Frames are shown from what the person chose: the images themselves, or
-// the <video> element seeked to the middle of frame i (the server decodes
-// the same file for the model). Test hooks on #video-panel: data-session,
+// Frames are shown from the images the person chose, or, for a video file,
+// as the server decodes them for the model (GET /api/v1/video/frame, a few
+// kept here), so any format the server reads can be shown. Test hooks on
+// #video-panel: data-session,
 // data-num-frames, data-frames-with-masks (frames that have a mask of some
 // object) and data-stream ("running", "done", "cancelled" or "error").
 
-import {call, stream, upload} from "./api.js";
+import {call, getBlob, stream, upload} from "./api.js";
 import {colour, cocoJson, decodeRle, downloadJson, downloadPng, paint} from "./masks.js";
 
 // Playback speed, frames per second.
 const PLAY_FPS = 8;
+// Decoded frames of a video file kept in the page (oldest dropped first).
+const FRAME_CACHE = 64;
 
 export function setupVideo(ui, showError, setStatus) {
   const state = {
     session: null, numFrames: 0, width: 0, height: 0,
     frames: null,         // ImageBitmaps (frame images), or null for a video file
-    video: null,          // <video> element of an uploaded file
+    served: new Map(),    // a video file's frames fetched so far: index → ImageBitmap
     frame: 0,
     objects: [],          // object ids, in creation order
     current: 0,           // the object clicks go to
@@ -50,23 +53,31 @@ export function setupVideo(ui, showError, setStatus) {
     panel.dataset.framesWithMasks = String(withMasks);
   }
 
+  // Frame `i` of a video file, from the server (kept in state.served).
+  async function servedFrame(i) {
+    if (state.served.has(i)) return state.served.get(i);
+    const blob = await getBlob(`/api/v1/video/frame?session=${encodeURIComponent(state.session)}&index=${i}`);
+    const bitmap = await createImageBitmap(blob);
+    state.served.set(i, bitmap);
+    if (state.served.size > FRAME_CACHE) state.served.delete(state.served.keys().next().value);
+    return bitmap;
+  }
+
   async function drawFrame() {
     const i = state.frame;
     const ctx = base.getContext("2d");
     if (state.frames) {
       ctx.drawImage(state.frames[i], 0, 0, state.width, state.height);
-    } else if (state.video) {
-      const v = state.video;
-      const t = (i + 0.5) * v.duration / state.numFrames;
-      if (Math.abs(v.currentTime - t) > 1e-3) {
-        await new Promise((resolve) => {
-          v.addEventListener("seeked", resolve, {once: true});
-          v.currentTime = t;
-        });
+    } else if (state.session) {
+      try {
+        const bitmap = await servedFrame(i);
+        if (state.frame !== i) return;  // scrubbed on meanwhile
+        ctx.drawImage(bitmap, 0, 0, state.width, state.height);
+      } catch (e) {
+        showError(e);
       }
-      if (state.frame !== i) return;  // scrubbed on meanwhile
-      ctx.drawImage(v, 0, 0, state.width, state.height);
     }
+    panel.dataset.shownFrame = String(i);
     drawOverlay();
   }
 
@@ -117,15 +128,17 @@ export function setupVideo(ui, showError, setStatus) {
     drawObjects();
   }
 
-  function start(created, frames, video, names) {
+  function start(created, frames, names) {
     reset();
     Object.assign(state, {session: created.session, numFrames: created.num_frames,
-                          width: created.width, height: created.height, frames, video, names});
+                          width: created.width, height: created.height, frames, names,
+                          served: new Map()});
     for (const c of [base, maskCanvas, marks]) {
       c.width = created.width;
       c.height = created.height;
     }
     scrub.max = String(Math.max(0, created.num_frames - 1));
+    propagateBar.value = 0;
     ui.querySelector("#video-stage").hidden = false;
     updateHooks();
     drawFrame();
@@ -147,15 +160,7 @@ export function setupVideo(ui, showError, setStatus) {
     try {
       const created = await upload("/api/v1/video/create", file, file.type || "application/octet-stream", {},
                                    (f) => { uploadBar.value = f; });
-      const video = document.createElement("video");
-      video.muted = true;
-      video.preload = "auto";
-      video.src = URL.createObjectURL(file);
-      await new Promise((resolve, reject) => {
-        video.addEventListener("loadeddata", resolve, {once: true});
-        video.addEventListener("error", () => reject(new Error("this browser cannot show the video (the server took it)")), {once: true});
-      });
-      start(created, null, video, [file.name]);
+      start(created, null, [file.name]);
     } catch (e) {
       showError(e);
       setStatus("");
@@ -181,7 +186,7 @@ export function setupVideo(ui, showError, setStatus) {
         bitmaps.push(await createImageBitmap(file));
         panel.dataset.framesUploaded = String(bitmaps.length);
       }
-      start(created, bitmaps, null, sorted.map((f) => f.name));
+      start(created, bitmaps, sorted.map((f) => f.name));
     } catch (e) {
       showError(e);
       setStatus("");

@@ -32,7 +32,7 @@ from PIL import Image
 from cdp import Browser, find_chromium, poll
 from conftest import RunningServer
 from sam2_client.masks import rle_to_mask
-from support import FRAME_FILES, IMAGE
+from support import FRAME_FILES, IMAGE, write_mjpeg_avi
 
 # Frames of the video that is cancelled mid-propagation (the fixture's 8,
 # repeated): long enough that the stream cannot finish before the cancel.
@@ -283,6 +283,29 @@ def test_video_propagate_and_cancel(server: RunningServer, browser: Browser, sho
     browser.wait_for(f"{panel}.stream === 'done'", timeout=120, what="the re-propagation")
     assert _error_text(browser) == ""
 
+    # A video file (MJPEG AVI, which Chromium cannot play itself): its frames
+    # are shown as the server decodes them.
+    avi = write_mjpeg_avi(tmp_path / "clip.avi", [f.read_bytes() for f in FRAME_FILES],
+                          320, 180)
+    frames_session = browser.evaluate(f"{panel}.session")
+    browser.set_files("#video-file", [avi])
+    browser.wait_for(f"{panel}.session !== '' && {panel}.session !== '{frames_session}'"
+                     f" && {panel}.numFrames === '{len(FRAME_FILES)}'"
+                     f" && {panel}.shownFrame === '0'", what="the video file upload")
+    browser.wait_for("document.querySelector('#video-frame-label').textContent"
+                     ".startsWith('frame 1 / 8')", what="the video file's first frame")
+    shown = np.asarray(browser.evaluate(
+        "Array.from(document.querySelector('#video-base').getContext('2d')"
+        ".getImageData(0, 0, 320, 180).data)"), dtype=np.int16).reshape(180, 320, 4)[:, :, :3]
+    with Image.open(FRAME_FILES[0]) as first:
+        original = np.asarray(first.convert("RGB"), dtype=np.int16)
+    assert float(np.abs(shown - original).mean()) < 8.0, "the shown frame is not the video's first"
+    browser.screenshot(shots / "14_video_file.png")
+    x, y = browser.center_of("#video-marks", 0.4, 0.5)
+    browser.click(x, y)
+    browser.wait_for(f"{panel}.framesWithMasks === '1'", what="the video file's prompt")
+    assert _error_text(browser) == ""
+
     # A long video: propagate, cancel after two frames.
     copies = tmp_path / "long"
     copies.mkdir()
@@ -304,7 +327,7 @@ def test_video_propagate_and_cancel(server: RunningServer, browser: Browser, sho
     browser.click_element("#video-cancel")
     browser.wait_for(f"{panel}.stream === 'cancelled'", what="the cancellation")
     seen = int(browser.evaluate(f"{panel}.framesStreamed"))
-    browser.screenshot(shots / "14_video_cancelled.png")
+    browser.screenshot(shots / "15_video_cancelled.png")
     # The server stops: its frame count settles well short of the video.
     assert poll(lambda: not _session_busy(server.http_port,
                                           browser.evaluate(f"{panel}.session")), 30)
@@ -324,7 +347,7 @@ def test_video_propagate_and_cancel(server: RunningServer, browser: Browser, sho
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\0" * 4096)
     _bad_file_shows_the_servers_error(browser, "#video-file", bad,
-                                      shots / "15_video_bad_file.png")
+                                      shots / "16_video_bad_file.png")
 
 
 def _session_busy(port: int, session: str) -> bool:
