@@ -9,8 +9,9 @@
 // as the server decodes them for the model (GET /api/v1/video/frame, a few
 // kept here), so any format the server reads can be shown. Test hooks on
 // #video-panel: data-session,
-// data-num-frames, data-frames-with-masks (frames that have a mask of some
-// object) and data-stream ("running", "done", "cancelled" or "error").
+// data-num-frames, data-objects (ids), data-frame-objects (ids with a mask
+// on the shown frame), data-frames-with-masks (frames that have a mask of
+// some object) and data-stream ("running", "done", "cancelled" or "error").
 
 import {call, getBlob, stream, upload} from "./api.js";
 import {colour, cocoJson, decodeRle, downloadJson, downloadPng, paint} from "./masks.js";
@@ -51,6 +52,7 @@ export function setupVideo(ui, showError, setStatus) {
     let withMasks = 0;
     for (const objects of state.masks.values()) if (objects.size) withMasks++;
     panel.dataset.framesWithMasks = String(withMasks);
+    panel.dataset.objects = state.objects.join(",");
   }
 
   // Frame `i` of a video file, from the server (kept in state.served).
@@ -83,6 +85,7 @@ export function setupVideo(ui, showError, setStatus) {
 
   function drawOverlay() {
     const objects = state.masks.get(state.frame) || new Map();
+    panel.dataset.frameObjects = [...objects.keys()].sort((a, b) => a - b).join(",");
     paint(maskCanvas, [...objects.entries()].map(([id, m]) => ({mask: m.mask, rgb: colour(id)})));
     const ctx = marks.getContext("2d");
     ctx.clearRect(0, 0, marks.width, marks.height);
@@ -236,6 +239,28 @@ export function setupVideo(ui, showError, setStatus) {
     state.objects.push(id);
     state.current = id;
     drawObjects();
+    updateHooks();
+  }
+
+  // Removes the selected object on the server and here; the frames it
+  // changed come back with the other objects' masks.
+  async function removeObject() {
+    if (!state.session || state.controller || !state.objects.includes(state.current)) return;
+    showError(null);
+    const id = state.current;
+    try {
+      const result = await call("/api/v1/video/remove_object", {session: state.session, object_id: id});
+      state.objects = state.objects.filter((o) => o !== id);
+      for (const objects of state.masks.values()) objects.delete(id);
+      for (const key of [...state.points.keys()]) if (key.endsWith(`/${id}`)) state.points.delete(key);
+      for (const frame of result.updated_frames) storeFrame(frame);
+      state.current = state.objects.length ? state.objects[state.objects.length - 1] : 0;
+      drawObjects();
+      updateHooks();
+      drawOverlay();
+    } catch (e) {
+      showError(e);
+    }
   }
 
   async function propagate() {
@@ -301,6 +326,9 @@ export function setupVideo(ui, showError, setStatus) {
     addPoint({x: p.x, y: p.y, label: e.button === 2 || e.shiftKey ? 0 : 1});
   });
   ui.querySelector("#video-add-object").addEventListener("click", addObject);
+  ui.querySelector("#video-remove-object").addEventListener("click", () => {
+    clicks = clicks.then(removeObject);
+  });
   ui.querySelector("#video-propagate").addEventListener("click", propagate);
   ui.querySelector("#video-cancel").addEventListener("click", () => {
     if (state.controller) state.controller.abort();

@@ -343,11 +343,23 @@ def test_video_propagate_and_cancel(server: RunningServer, browser: Browser, sho
     assert poll(lambda: _error_text(browser) == "" and browser.evaluate(
         "document.querySelector('#video-frame-label').textContent").startswith("frame 51 /"), 30)
 
+    # A second object on this frame, then removed again.
+    browser.click_element("#video-add-object")
+    browser.wait_for(f"{panel}.objects === '1,2'", what="object 2")
+    x, y = browser.center_of("#video-marks", 0.25, 0.25)
+    browser.click(x, y)
+    browser.wait_for(f"{panel}.frameObjects === '1,2'", what="object 2's mask")
+    browser.screenshot(shots / "16_video_two_objects.png")
+    browser.click_element("#video-remove-object")
+    browser.wait_for(f"{panel}.objects === '1'", what="object 2 removed")
+    browser.wait_for(f"{panel}.frameObjects === '1'", what="object 2's mask gone")
+    assert _error_text(browser) == ""
+
     # A bad video file: the server's error is shown.
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\0" * 4096)
     _bad_file_shows_the_servers_error(browser, "#video-file", bad,
-                                      shots / "16_video_bad_file.png")
+                                      shots / "17_video_bad_file.png")
 
 
 def _session_busy(port: int, session: str) -> bool:
