@@ -76,8 +76,10 @@
 namespace sam2 {
 
 // Largest video file one HTTP upload may carry (also capped by
-// ServiceLimits::max_video_upload_bytes).
-inline constexpr int64_t kWebMaxVideoFileBytes = int64_t{512} << 20;
+// ServiceLimits::max_video_upload_bytes). The body is in memory while it
+// arrives and is written to the upload file (up to twice this, per upload;
+// kWebMaxCalls uploads at once).
+inline constexpr int64_t kWebMaxVideoFileBytes = int64_t{256} << 20;
 // Time for a whole video upload to arrive.
 inline constexpr absl::Duration kWebUploadTimeout = absl::Minutes(10);
 // A request's model task must leave the worker's queue within this.
