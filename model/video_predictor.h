@@ -97,6 +97,12 @@ class VideoInferenceState {
   int64_t num_frames() const { return source_->num_frames(); }
   int64_t video_height() const { return source_->video_height(); }
   int64_t video_width() const { return source_->video_width(); }
+  // Frame `index` as the source decodes it (uint8 [H, W, 3] RGB, the
+  // video's own size), e.g. to show it; FrameSource::GetFrame's statuses.
+  // Not cached here (the preprocessed frames are).
+  absl::StatusOr<at::Tensor> OriginalFrame(int64_t index) const {
+    return source_->GetFrame(index);
+  }
   // Object ids in order of first use.
   const std::vector<int64_t>& obj_ids() const { return obj_ids_; }
   // Frames that received prompts, per object id.

@@ -49,6 +49,9 @@ APT_PACKAGES=(
   python3-venv               # the project virtual environment
   unzip curl
   podman buildah mmdebstrap runc uidmap  # the container image (deploy/container)
+  chromium                   # headless, for the web page's browser test
+                             # (clients/python/tests/test_web_ui.py, driven over
+                             # the DevTools pipe: no npm, no extra PyPI package)
   nginx                      # the session-affine proxy (deploy/proxy) and its test;
                              # the test runs its own nginx on a free loopback port,
                              # never the system service Debian may start on port 80

@@ -40,6 +40,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "server/listen_address.h"
 
@@ -184,10 +185,12 @@ class WorkersQueue final : public httplib::TaskQueue {
 // One thread uses it.
 class LimitedSocketStream final : public httplib::Stream {
  public:
-  LimitedSocketStream(int fd, SteadyClock::time_point read_deadline,
+  LimitedSocketStream(int fd, SteadyClock::time_point start,
+                      SteadyClock::time_point read_deadline,
                       size_t header_budget,
                       std::chrono::milliseconds write_timeout)
       : fd_(fd),
+        start_(start),
         read_deadline_(read_deadline),
         header_budget_(header_budget),
         write_timeout_(write_timeout) {}
@@ -243,6 +246,24 @@ class LimitedSocketStream final : public httplib::Stream {
   // deadline and the body limit (cpp-httplib's payload_max_length) apply.
   void SetHeadersDone() { headers_done_ = true; }
   bool headers_done() const { return headers_done_; }
+  // A route's own deadline for the rest of the request, counted from the
+  // connection's start.
+  void SetReadTimeout(std::chrono::milliseconds timeout) {
+    read_deadline_ = start_ + timeout;
+  }
+  // The client closed or reset its side. The one request was read in full,
+  // so anything readable now is an end of file (or bytes nobody will read).
+  bool ClientGone() const {
+    pollfd p{fd_, POLLIN | POLLRDHUP, 0};
+    int n;
+    do {
+      n = poll(&p, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) return true;
+    char byte;
+    return recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  }
   bool over_header_budget() const { return over_header_budget_; }
   bool timed_out() const { return timed_out_; }
   size_t written() const { return written_; }
@@ -288,7 +309,8 @@ class LimitedSocketStream final : public httplib::Stream {
   }
 
   const int fd_;
-  const SteadyClock::time_point read_deadline_;
+  const SteadyClock::time_point start_;
+  SteadyClock::time_point read_deadline_;
   const size_t header_budget_;
   const std::chrono::milliseconds write_timeout_;
   char buffer_[kReadBufferBytes];
@@ -341,7 +363,8 @@ class RouterServer final : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override {
-    LimitedSocketStream stream(sock, SteadyClock::now() + request_timeout_,
+    const SteadyClock::time_point start = SteadyClock::now();
+    LimitedSocketStream stream(sock, start, start + request_timeout_,
                                max_header_bytes_, request_timeout_);
     current_stream = &stream;
     bool connection_closed = false;
@@ -372,10 +395,72 @@ HttpResponse PlainResponse(int status, absl::string_view text) {
   return response;
 }
 
-void SetResponse(const HttpResponse& from, httplib::Response& to) {
+// HttpStreamWriter over cpp-httplib's DataSink of a chunked response.
+class SinkWriter final : public HttpStreamWriter {
+ public:
+  SinkWriter(httplib::DataSink& sink, const LimitedSocketStream* stream)
+      : sink_(sink), stream_(stream) {}
+  bool Write(absl::string_view data) override {
+    if (data.empty()) return !ClientGone();  // an empty chunk would end it
+    return sink_.write(data.data(), data.size());
+  }
+  bool ClientGone() override {
+    return stream_ != nullptr && stream_->ClientGone();
+  }
+
+ private:
+  httplib::DataSink& sink_;
+  const LimitedSocketStream* const stream_;
+};
+
+// `hold` lives as long as the response (a stream: until its last byte).
+void SetResponse(HttpResponse from, httplib::Response& to,
+                 std::shared_ptr<void> hold = nullptr) {
   to.status = from.status;
-  to.set_content(from.body, from.content_type);
   for (const auto& [name, value] : from.headers) to.set_header(name, value);
+  if (!from.stream) {
+    to.set_content(from.body, from.content_type);
+    return;
+  }
+  // cpp-httplib calls the provider on this thread while it writes the
+  // response; the whole stream is produced in its first call.
+  auto body = std::make_shared<HttpStreamBody>(std::move(from.stream));
+  to.set_chunked_content_provider(
+      from.content_type,
+      [body, hold](size_t, httplib::DataSink& sink) {
+        if (*body) {
+          SinkWriter writer(sink, current_stream);
+          HttpStreamBody run = std::move(*body);
+          *body = nullptr;
+          try {
+            run(writer);
+          } catch (const std::exception& e) {
+            // The status line is gone: the stream just ends here.
+            std::fprintf(stderr, "HTTP stream threw: %s\n", e.what());
+          } catch (...) {
+            std::fprintf(stderr, "HTTP stream threw\n");
+          }
+        }
+        sink.done();
+        return true;
+      });
+}
+
+// The route's answer to one of its limits (its limit_response, else text).
+HttpResponse LimitResponse(const HttpRoute& route, int status,
+                           const std::string& message) {
+  if (!route.limit_response) return PlainResponse(status, message);
+  HttpResponse response;
+  try {
+    response = route.limit_response(status, message);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "HTTP limit response for %s threw: %s\n",
+                 route.path.c_str(), e.what());
+    return PlainResponse(status, message);
+  }
+  response.status = status;
+  response.stream = nullptr;
+  return response;
 }
 
 bool AllowsMethod(const HttpRoute& route, absl::string_view method) {
@@ -458,6 +543,14 @@ absl::StatusOr<ListenAddress> ValidateOptions(const HttpServerOptions& options) 
       return absl::InvalidArgumentError(absl::StrCat(
           "HTTP route ", route.path, " needs a handler and methods"));
     }
+    if (route.request_timeout < absl::ZeroDuration() ||
+        route.max_in_flight < 0 ||
+        (route.group != nullptr && route.group->limit() < 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "HTTP route ", route.path,
+          " needs a non-negative request_timeout and max_in_flight, and a "
+          "group limit of at least 1"));
+    }
     if (!paths.insert(route.path).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("duplicate HTTP route ", route.path));
@@ -467,6 +560,42 @@ absl::StatusOr<ListenAddress> ValidateOptions(const HttpServerOptions& options) 
 }
 
 }  // namespace
+
+std::optional<std::string> HttpRequest::QueryParam(absl::string_view name) const {
+  for (absl::string_view pair : absl::StrSplit(query, '&')) {
+    const size_t equals = pair.find('=');
+    if (pair.substr(0, equals) != name) continue;
+    if (equals == absl::string_view::npos) return std::string();
+    const absl::string_view raw = pair.substr(equals + 1);
+    std::string value;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      int hex = 0;
+      if (raw[i] == '%' && i + 2 < raw.size() &&
+          absl::ascii_isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
+          absl::ascii_isxdigit(static_cast<unsigned char>(raw[i + 2])) &&
+          absl::SimpleHexAtoi(raw.substr(i + 1, 2), &hex)) {
+        value.push_back(static_cast<char>(hex));
+        i += 2;
+      } else {
+        value.push_back(raw[i] == '+' ? ' ' : raw[i]);
+      }
+    }
+    return value;
+  }
+  return std::nullopt;
+}
+
+bool HttpInFlightGroup::TryAcquire() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (in_flight_ >= limit_) return false;
+  ++in_flight_;
+  return true;
+}
+
+void HttpInFlightGroup::Release() {
+  std::lock_guard<std::mutex> lock(mu_);
+  --in_flight_;
+}
 
 const std::string* HttpRequest::Header(const std::string& name) const {
   auto it = headers.find(name);
@@ -584,7 +713,12 @@ class HttpServer::Impl {
       int yes = 1;
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
-    server_.set_payload_max_length(static_cast<size_t>(options_.max_body_bytes));
+    int64_t largest_body = options_.max_body_bytes;
+    for (const HttpRoute& route : options_.routes) {
+      largest_body = std::max(largest_body, BodyLimit(route));
+    }
+    // Each route's own limit is checked before and after the read.
+    server_.set_payload_max_length(static_cast<size_t>(largest_body));
     server_.set_read_timeout(absl::ToChronoMilliseconds(options_.request_timeout));
     server_.set_write_timeout(
         absl::ToChronoMilliseconds(options_.request_timeout));
@@ -614,6 +748,11 @@ class HttpServer::Impl {
             SetResponse(response, res);
             return httplib::Server::HandlerResponse::Handled;
           }
+          if (route->request_timeout > absl::ZeroDuration() &&
+              current_stream != nullptr) {
+            current_stream->SetReadTimeout(
+                absl::ToChronoMilliseconds(route->request_timeout));
+          }
           // Refused unread (cpp-httplib would first read and discard it);
           // a client still sending may then see a reset, not the 413.
           uint64_t declared = 0;
@@ -621,7 +760,8 @@ class HttpServer::Impl {
           if (absl::SimpleAtoi(req.get_header_value("Content-Length"),
                                &declared) &&
               declared > static_cast<uint64_t>(limit)) {
-            SetResponse(PlainResponse(413, BodyTooLargeText(limit)), res);
+            SetResponse(LimitResponse(*route, 413, BodyTooLargeText(limit)),
+                        res);
             return httplib::Server::HandlerResponse::Handled;
           }
           return httplib::Server::HandlerResponse::Unhandled;
@@ -678,6 +818,38 @@ class HttpServer::Impl {
     return nullptr;
   }
 
+  // A slot of `route`'s max_in_flight, given back when the returned holder
+  // is released; null when the route is at its cap. Routes without a cap
+  // get a holder that holds nothing.
+  // `why` says which cap refused it.
+  std::shared_ptr<void> AcquireSlot(const HttpRoute& route, std::string& why) {
+    const size_t index = static_cast<size_t>(&route - options_.routes.data());
+    if (route.max_in_flight > 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (in_flight_[index] >= route.max_in_flight) {
+        why = absl::StrCat(route.path, " (at most ", route.max_in_flight, ")");
+        return nullptr;
+      }
+      ++in_flight_[index];
+    }
+    auto release_route = [this, index, capped = route.max_in_flight > 0] {
+      if (!capped) return;
+      std::lock_guard<std::mutex> lock(mu_);
+      --in_flight_[index];
+    };
+    HttpInFlightGroup* group = route.group.get();
+    if (group != nullptr && !group->TryAcquire()) {
+      release_route();
+      why = absl::StrCat(group->name(), " (at most ", group->limit(), ")");
+      return nullptr;
+    }
+    // Non-null, so that the caller can tell it from "at the cap".
+    return std::shared_ptr<void>(this, [release_route, group](void*) {
+      if (group != nullptr) group->Release();
+      release_route();
+    });
+  }
+
   void Dispatch(const httplib::Request& req, httplib::Response& res) {
     const HttpRoute* route = Find(req.path);
     if (route == nullptr) {  // cannot happen: pre-routing answered it
@@ -687,16 +859,26 @@ class HttpServer::Impl {
     // A chunked body carries no length up front: checked once read.
     const int64_t limit = BodyLimit(*route);
     if (static_cast<int64_t>(req.body.size()) > limit) {
-      SetResponse(PlainResponse(413, BodyTooLargeText(limit)), res);
+      SetResponse(LimitResponse(*route, 413, BodyTooLargeText(limit)), res);
       return;
     }
-    SetResponse(CallHandler(*route, ToHttpRequest(req)), res);
+    std::string why;
+    std::shared_ptr<void> slot = AcquireSlot(*route, why);
+    if (slot == nullptr) {
+      HttpResponse busy = LimitResponse(
+          *route, 429,
+          absl::StrCat("too many requests in flight on ", why,
+                       "; retry later"));
+      busy.headers.emplace_back("Retry-After", "1");
+      SetResponse(std::move(busy), res);
+      return;
+    }
+    SetResponse(CallHandler(*route, ToHttpRequest(req)), res, std::move(slot));
   }
 
   int64_t BodyLimit(const HttpRoute& route) const {
-    return route.max_body_bytes < 0
-               ? options_.max_body_bytes
-               : std::min(route.max_body_bytes, options_.max_body_bytes);
+    return route.max_body_bytes < 0 ? options_.max_body_bytes
+                                    : route.max_body_bytes;
   }
 
   void Listen() {
@@ -723,6 +905,8 @@ class HttpServer::Impl {
   std::condition_variable cv_;
   enum class Go { kWait, kListen, kAbort };
   Go go_ = Go::kWait;            // guarded by mu_: what the listener does
+  // guarded by mu_: requests in progress per route (by index in routes)
+  std::vector<int> in_flight_ = std::vector<int>(options_.routes.size(), 0);
   bool accepting_ = false;       // guarded by mu_: the accept loop is up
   bool listener_done_ = false;   // guarded by mu_
 };

@@ -14,10 +14,22 @@
 //
 // Bounds: every connection serves one request and is closed; the request
 // line, headers and body must all arrive within `request_timeout` and within
-// `max_header_bytes` + `max_body_bytes`; a larger declared body gets 413,
+// `max_header_bytes` + `max_body_bytes` (a route may set its own deadline
+// and body limit, e.g. for uploads); a larger declared body gets 413,
 // larger headers 431. At most `num_threads` requests run at once and
 // `connection_queue` accepted connections wait; beyond that the listener
 // stops accepting (the kernel's backlog holds the rest).
+//
+// Streams: a handler may answer with a streamed body (HttpResponse::stream),
+// sent with chunked transfer encoding as it is produced, on the worker thread
+// that served the request: each piece is written before the next is produced
+// (the server buffers at most one), a write that does not progress within
+// `request_timeout` ends the stream, and the producer can see a client that
+// has gone (HttpStreamWriter::ClientGone) without writing. A route's
+// `max_in_flight` caps how many of its requests (streams included, until
+// their last byte) run at once, and an HttpInFlightGroup caps several
+// routes together, so that long requests cannot take every worker from
+// /metrics and /ping: beyond either the answer is 429.
 //
 // Routes are fixed at Start (HttpServerOptions::routes): nothing mutates the
 // route table while requests are served.
@@ -37,11 +49,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace sam2 {
@@ -74,7 +89,29 @@ struct HttpRequest {
 
   // The first value of header `name` (lower case), or nullptr.
   const std::string* Header(const std::string& name) const;
+  // The first value of query parameter `name` ("a=1&b=x%20y": "1", "x y";
+  // '+' is a space), or nullopt. A malformed %-escape is kept as it is.
+  std::optional<std::string> QueryParam(absl::string_view name) const;
 };
+
+// What a streamed body is written through (see HttpResponse::stream). Used
+// by one thread, only during the HttpStreamBody call it is passed to.
+class HttpStreamWriter {
+ public:
+  virtual ~HttpStreamWriter() = default;
+  // Sends `data` (non-empty) as one chunk. False when the client has gone or
+  // the write made no progress within the request timeout: stop producing.
+  virtual bool Write(absl::string_view data) = 0;
+  // True once the client has closed or reset its side of the connection
+  // (checked without blocking or writing).
+  virtual bool ClientGone() = 0;
+};
+
+// Produces a streamed body; returns when it is complete (or the writer
+// failed). Called at most once; if the response is never written (the
+// client left first) it is destroyed without being called, so whatever it
+// owns must clean up in its destructor.
+using HttpStreamBody = std::function<void(HttpStreamWriter&)>;
 
 struct HttpResponse {
   int status = 200;
@@ -83,9 +120,38 @@ struct HttpResponse {
   // Cache-Control are the server's.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, the body is this stream instead of `body` (chunked transfer
+  // encoding; no Content-Length).
+  HttpStreamBody stream;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// A cap on the requests in flight of several routes together (see
+// HttpRoute::group), e.g. every route of an API, so that together they never
+// hold more than `limit` worker threads. Shared (shared_ptr) by the routes
+// that name it. Thread-safe.
+class HttpInFlightGroup {
+ public:
+  // `name` appears in the 429's message; `limit` >= 1.
+  HttpInFlightGroup(std::string name, int limit)
+      : name_(std::move(name)), limit_(limit) {}
+  HttpInFlightGroup(const HttpInFlightGroup&) = delete;
+  HttpInFlightGroup& operator=(const HttpInFlightGroup&) = delete;
+
+  const std::string& name() const { return name_; }
+  int limit() const { return limit_; }
+  // Takes a slot; false at the limit.
+  bool TryAcquire();
+  // Gives back a slot TryAcquire took.
+  void Release();
+
+ private:
+  const std::string name_;
+  const int limit_;
+  std::mutex mu_;
+  int in_flight_ = 0;  // guarded by mu_
+};
 
 struct HttpRoute {
   // Exact path match ("/metrics"); no prefixes or patterns.
@@ -93,9 +159,22 @@ struct HttpRoute {
   // Methods served; "HEAD" is implied by "GET" (headers only). Others: 405.
   std::vector<std::string> methods = {"GET"};
   HttpHandler handler;
-  // This route's body limit when below the server's (413 beyond it, a
+  // This route's body limit, above or below the server's (413 beyond it, a
   // declared length refused unread); negative: the server's.
   int64_t max_body_bytes = -1;
+  // This route's deadline for receiving the whole request, counted from the
+  // connection's start (e.g. longer for large uploads); zero: the server's.
+  absl::Duration request_timeout = absl::ZeroDuration();
+  // Requests of this route served at once (a stream counts until its last
+  // byte); beyond it 429 "too many requests". 0: no cap of its own.
+  int max_in_flight = 0;
+  // A cap this route shares with others (429 beyond it); null: none.
+  std::shared_ptr<HttpInFlightGroup> group;
+  // How this route's own limits are answered (413 body too large, 429 over
+  // max_in_flight): the response for (status, message); empty: plain text.
+  // E.g. a JSON API answers them in its JSON error format.
+  std::function<HttpResponse(int status, const std::string& message)>
+      limit_response;
 };
 
 // GET `path` → 200 "OK\n" when healthy() is true, else 503 "unhealthy\n".

@@ -16,8 +16,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -82,6 +86,21 @@ TEST_F(HttpServerTest, UnknownPathIs404) {
 TEST_F(HttpServerTest, QueryStringDoesNotChangeTheRoute) {
   StartServer();
   EXPECT_EQ(HttpGet(server_->port(), "/ping?x=1").status, 200);
+}
+
+TEST(HttpRequestTest, QueryParamDecodesItsValue) {
+  HttpRequest request;
+  request.query = "session=abc-1&index=12&name=a%20b+c&empty=&flag&bad=%zz%4";
+  EXPECT_EQ(request.QueryParam("session"), "abc-1");
+  EXPECT_EQ(request.QueryParam("index"), "12");
+  EXPECT_EQ(request.QueryParam("name"), "a b c");
+  EXPECT_EQ(request.QueryParam("empty"), "");
+  EXPECT_EQ(request.QueryParam("flag"), "");
+  EXPECT_EQ(request.QueryParam("bad"), "%zz%4");
+  EXPECT_EQ(request.QueryParam("missing"), std::nullopt);
+  EXPECT_EQ(request.QueryParam("sess"), std::nullopt);
+  request.query = "";
+  EXPECT_EQ(request.QueryParam("session"), std::nullopt);
 }
 
 TEST_F(HttpServerTest, WrongMethodIs405WithAllow) {
@@ -364,6 +383,336 @@ TEST(HttpServerStartTest, StopIsIdempotentAndClosesThePort) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   EXPECT_NE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   close(fd);
+}
+
+// Reads from `fd` until `marker` has arrived (or EOF / the client's timeout);
+// returns what was read.
+std::string ReadUntil(int fd, absl::string_view marker) {
+  std::string got;
+  char buf[4096];
+  while (!absl::StrContains(got, marker)) {
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  return got;
+}
+
+// Connects and sends an empty HTTP/1.1 POST to `path`, leaving the reply
+// to be read; the connection, or -1.
+int SendEmptyPost(int port, absl::string_view path) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return -1;
+  const std::string request = absl::StrCat(
+      "POST ", path, " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+HttpRoute StreamRoute(std::string path, HttpStreamBody body) {
+  HttpRoute route;
+  route.path = std::move(path);
+  route.methods = {"POST"};
+  route.handler = [body = std::move(body)](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "application/x-ndjson";
+    response.stream = body;
+    return response;
+  };
+  return route;
+}
+
+TEST(HttpServerStreamTest, StreamedBodyIsChunkedAndComplete) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.routes.push_back(StreamRoute("/stream", [](HttpStreamWriter& out) {
+    for (int i = 0; i < 3; ++i) {
+      if (!out.Write(absl::StrCat("{\"n\":", i, "}\n"))) return;
+    }
+  }));
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  HttpReply reply = HttpExchange(
+      (*server)->port(),
+      "POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.headers["transfer-encoding"], "chunked");
+  EXPECT_EQ(reply.headers["content-type"], "application/x-ndjson");
+  EXPECT_EQ(reply.headers.count("content-length"), 0);
+  EXPECT_EQ(DecodeChunked(reply.body).value_or("<malformed>"),
+            "{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n");
+}
+
+TEST(HttpServerStreamTest, ProducerSeesTheClientLeave) {
+  absl::Notification first_sent, saw_gone;
+  std::atomic<int> writes_after_gone{0};
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.routes.push_back(
+      StreamRoute("/stream", [&](HttpStreamWriter& out) {
+        ASSERT_FALSE(out.ClientGone());
+        ASSERT_TRUE(out.Write("first\n"));
+        first_sent.Notify();
+        const auto give_up =
+            std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (!out.ClientGone() &&
+               std::chrono::steady_clock::now() < give_up) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        if (out.ClientGone()) saw_gone.Notify();
+        // Writing to a client that left fails (at the latest on the
+        // second write, once its RST arrived).
+        for (int i = 0; i < 2 && out.Write("more\n"); ++i) ++writes_after_gone;
+      }));
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int fd = SendEmptyPost((*server)->port(), "/stream");
+  ASSERT_GE(fd, 0);
+  EXPECT_TRUE(absl::StrContains(ReadUntil(fd, "first\n"), "first\n"));
+  ASSERT_TRUE(first_sent.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  close(fd);
+  EXPECT_TRUE(saw_gone.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  (*server)->Stop();  // joins the worker: the stream has returned
+  EXPECT_LT(writes_after_gone.load(), 2);
+}
+
+TEST(HttpServerStreamTest, StreamNeverWrittenIsDestroyedUncalled) {
+  auto called = std::make_shared<std::atomic<bool>>(false);
+  std::weak_ptr<std::atomic<bool>> alive = called;
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  HttpRoute route;
+  route.path = "/stream";
+  route.handler = [called](const HttpRequest&) {
+    HttpResponse response;
+    response.stream = [called](HttpStreamWriter&) { *called = true; };
+    return response;
+  };
+  options.routes.push_back(route);
+  route = {};
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::shared_ptr<std::atomic<bool>> flag = called;
+  called.reset();
+  // HEAD: headers only; the stream is dropped without being run.
+  EXPECT_EQ(HttpGet((*server)->port(), "/stream", "HEAD").status, 200);
+  EXPECT_FALSE(*flag);
+  EXPECT_EQ(HttpGet((*server)->port(), "/stream").status, 200);
+  EXPECT_TRUE(*flag);
+}
+
+TEST(HttpServerStreamTest, MaxInFlightAnswers429AndKeepsWorkersForOthers) {
+  absl::Notification started, release;
+  std::atomic<int> runs{0};
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.num_threads = 2;
+  HttpRoute stream = StreamRoute("/stream", [&](HttpStreamWriter& out) {
+    out.Write("started\n");
+    if (runs++ == 0) started.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(20));
+    out.Write("done\n");
+  });
+  stream.max_in_flight = 1;
+  options.routes.push_back(stream);
+  options.routes.push_back(HealthRoute("/ping", [] { return true; }));
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  const int fd = SendEmptyPost(port, "/stream");
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+
+  HttpReply busy = HttpPost(port, "/stream", "");
+  EXPECT_EQ(busy.status, 429);
+  EXPECT_EQ(busy.headers["retry-after"], "1");
+  EXPECT_EQ(busy.body,
+            "too many requests in flight on /stream (at most 1); retry "
+            "later\n");
+  EXPECT_EQ(HttpGet(port, "/ping").status, 200);
+
+  release.Notify();
+  // To the end: the server closes the connection after the response is
+  // released, so the slot is free once EOF arrives.
+  const std::string rest = ReadUntil(fd, "<never sent>");
+  close(fd);
+  EXPECT_TRUE(absl::StrContains(rest, "done\n")) << rest;
+  // The slot came back with the stream's last byte.
+  HttpReply again = HttpExchange(
+      port, "POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(again.status, 200);
+}
+
+TEST(HttpServerStreamTest, GroupCapsSeveralRoutesTogether) {
+  absl::Notification started, release;
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.num_threads = 3;
+  auto group = std::make_shared<HttpInFlightGroup>("the API", 1);
+  HttpRoute slow = StreamRoute("/slow", [&](HttpStreamWriter& out) {
+    out.Write("started\n");
+    started.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(20));
+  });
+  slow.group = group;
+  HttpRoute other = HealthRoute("/other", [] { return true; });
+  other.group = group;
+  options.routes = {slow, other, HealthRoute("/ping", [] { return true; })};
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  EXPECT_EQ(HttpGet(port, "/other").status, 200);  // the group is free
+  const int fd = SendEmptyPost(port, "/slow");
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  HttpReply refused = HttpGet(port, "/other");
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.body,
+            "too many requests in flight on the API (at most 1); retry later\n");
+  EXPECT_EQ(HttpGet(port, "/ping").status, 200);  // not in the group
+  release.Notify();
+  ReadUntil(fd, "<never sent>");
+  close(fd);
+  EXPECT_EQ(HttpGet(port, "/other").status, 200);  // given back
+}
+
+TEST(HttpServerLimitsTest, RouteBodyLimitAboveTheServers) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.max_body_bytes = 4;
+  HttpRoute upload;
+  upload.path = "/upload";
+  upload.methods = {"POST"};
+  upload.max_body_bytes = 10;
+  upload.handler = [](const HttpRequest& request) {
+    HttpResponse response;
+    response.body = request.body;
+    return response;
+  };
+  HttpRoute other = upload;
+  other.path = "/other";
+  other.max_body_bytes = -1;
+  options.routes = {upload, other};
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  EXPECT_EQ(HttpPost(port, "/upload", "0123456789").body, "0123456789");
+  HttpReply over = HttpPost(port, "/upload", "0123456789a");
+  EXPECT_EQ(over.status, 413);
+  EXPECT_EQ(over.body, "request body over 10 bytes\n");
+  // Other routes keep the server's limit, declared or chunked.
+  EXPECT_EQ(HttpPost(port, "/other", "12345").status, 413);
+  HttpReply chunked = HttpExchange(
+      port,
+      "POST /other HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.status, 413);
+}
+
+TEST(HttpServerLimitsTest, RouteAnswersItsOwnLimitsInItsFormat) {
+  absl::Notification started, release;
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  HttpRoute route = StreamRoute("/api", [&](HttpStreamWriter& out) {
+    out.Write("x");
+    started.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(20));
+  });
+  route.max_body_bytes = 4;
+  route.max_in_flight = 1;
+  route.limit_response = [](int status, const std::string& message) {
+    HttpResponse response;
+    response.status = 200;  // the server keeps the limit's status
+    response.content_type = "application/json";
+    response.body = absl::StrCat("{\"status\":", status, ",\"message\":\"",
+                                 message, "\"}");
+    return response;
+  };
+  options.routes.push_back(route);
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  HttpReply declared = HttpPost(port, "/api", "12345");
+  EXPECT_EQ(declared.status, 413);
+  EXPECT_EQ(declared.headers["content-type"], "application/json");
+  EXPECT_EQ(declared.body,
+            "{\"status\":413,\"message\":\"request body over 4 bytes\"}");
+  HttpReply chunked = HttpExchange(
+      port,
+      "POST /api HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.status, 413);
+  EXPECT_EQ(chunked.headers["content-type"], "application/json");
+
+  const int fd = SendEmptyPost(port, "/api");
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  HttpReply busy = HttpPost(port, "/api", "");
+  EXPECT_EQ(busy.status, 429);
+  EXPECT_EQ(busy.headers["retry-after"], "1");
+  EXPECT_EQ(busy.body,
+            "{\"status\":429,\"message\":\"too many requests in flight on /api "
+            "(at most 1); retry later\"}");
+  release.Notify();
+  close(fd);
+}
+
+TEST(HttpServerLimitsTest, RouteRequestTimeoutReplacesTheServers) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.request_timeout = absl::Milliseconds(300);
+  HttpRoute slow;
+  slow.path = "/slow";
+  slow.methods = {"POST"};
+  slow.request_timeout = absl::Seconds(20);
+  slow.handler = [](const HttpRequest& request) {
+    HttpResponse response;
+    response.body = request.body;
+    return response;
+  };
+  options.routes.push_back(slow);
+  auto server = HttpServer::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int fd = ConnectLoopback((*server)->port());
+  ASSERT_GE(fd, 0);
+  const std::string head =
+      "POST /slow HTTP/1.0\r\nContent-Length: 4\r\n\r\nab";
+  ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(head.size()));
+  // Past the server's deadline, within the route's.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  ASSERT_EQ(send(fd, "cd", 2, MSG_NOSIGNAL), 2);
+  const std::string reply = ReadUntil(fd, "abcd");
+  close(fd);
+  EXPECT_TRUE(absl::StartsWith(reply, "HTTP/1.1 200")) << reply;
+  EXPECT_TRUE(absl::EndsWith(reply, "abcd")) << reply;
+}
+
+TEST(HttpServerStartTest, RejectsNegativeRouteLimits) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  HttpRoute route = HealthRoute("/ping", [] { return true; });
+  route.max_in_flight = -1;
+  options.routes = {route};
+  EXPECT_EQ(HttpServer::Start(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  route.max_in_flight = 0;
+  route.request_timeout = absl::Seconds(-1);
+  options.routes = {route};
+  EXPECT_EQ(HttpServer::Start(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  route.request_timeout = absl::ZeroDuration();
+  route.group = std::make_shared<HttpInFlightGroup>("g", 0);
+  options.routes = {route};
+  EXPECT_EQ(HttpServer::Start(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

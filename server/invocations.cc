@@ -2,8 +2,6 @@
 
 #include "server/invocations.h"
 
-#include <nlohmann/json.hpp>
-
 #include <exception>
 #include <optional>
 #include <string>
@@ -15,17 +13,16 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "server/http_json.h"
+#include "server/session_lookup.h"
 #include "server/status_util.h"
+#include "server/worker_call.h"
 
 namespace sam2 {
 namespace {
 
-using Json = nlohmann::json;
-
 constexpr char kMethod[] = "Invocations";
-constexpr char kJsonType[] = "application/json";
 // SageMaker's stateful-session headers (request name lower-cased, as
 // HttpRequest keeps them).
 constexpr char kSessionHeader[] = "x-amzn-sagemaker-session-id";
@@ -46,100 +43,10 @@ absl::Status Invalid(absl::string_view what) {
   return absl::InvalidArgumentError(what);
 }
 
-// A finite JSON number as float, else INVALID_ARGUMENT naming `what`.
-absl::StatusOr<float> Number(const Json& value, absl::string_view what) {
-  if (!value.is_number()) return Invalid(absl::StrCat(what, " must be a number"));
-  return value.get<float>();
-}
-
-// [[x, y], ...] → points (labels filled in later).
-absl::Status ParsePoints(const Json& points, const Json* labels,
-                         SegmentInput& out) {
-  if (!points.is_array()) return Invalid("points must be a list of [x, y]");
-  if (labels == nullptr || !labels->is_array() ||
-      labels->size() != points.size()) {
-    return Invalid(
-        "point_labels must be a list with one label (1 foreground, 0 "
-        "background) per point");
-  }
-  for (size_t i = 0; i < points.size(); ++i) {
-    const Json& p = points[i];
-    if (!p.is_array() || p.size() != 2) {
-      return Invalid(absl::StrCat("points[", i, "] must be [x, y]"));
-    }
-    PointPrompt point;
-    absl::StatusOr<float> x = Number(p[0], absl::StrCat("points[", i, "][0]"));
-    if (!x.ok()) return x.status();
-    absl::StatusOr<float> y = Number(p[1], absl::StrCat("points[", i, "][1]"));
-    if (!y.ok()) return y.status();
-    if (!(*labels)[i].is_number_integer()) {
-      return Invalid(absl::StrCat("point_labels[", i, "] must be 0 or 1"));
-    }
-    point.x = *x;
-    point.y = *y;
-    point.label = (*labels)[i].get<int>();
-    out.points.push_back(point);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ParseBoxes(const Json& boxes, SegmentInput& out) {
-  if (!boxes.is_array()) return Invalid("boxes must be a list of [x0, y0, x1, y1]");
-  for (size_t i = 0; i < boxes.size(); ++i) {
-    const Json& b = boxes[i];
-    if (!b.is_array() || b.size() != 4) {
-      return Invalid(absl::StrCat("boxes[", i, "] must be [x0, y0, x1, y1]"));
-    }
-    float corners[4];
-    for (int k = 0; k < 4; ++k) {
-      absl::StatusOr<float> v = Number(b[k], absl::StrCat("boxes[", i, "][", k, "]"));
-      if (!v.ok()) return v.status();
-      corners[k] = *v;
-    }
-    out.boxes.push_back({corners[0], corners[1], corners[2], corners[3]});
-  }
-  return absl::OkStatus();
-}
-
-// The automatic mask generator options a request may set.
-absl::Status ParseAutomatic(const Json& in, AutomaticMaskGeneratorOptions& out) {
-  if (!in.is_object()) return Invalid("automatic must be an object");
-  for (const auto& [key, value] : in.items()) {
-    if (key == "points_per_side" || key == "points_per_batch") {
-      if (!value.is_number_integer()) {
-        return Invalid(absl::StrCat("automatic.", key, " must be an integer"));
-      }
-      if (key == "points_per_side") {
-        out.points_per_side = value.get<int64_t>();
-      } else {
-        out.points_per_batch = value.get<int64_t>();
-      }
-    } else if (key == "pred_iou_thresh" || key == "stability_score_thresh" ||
-               key == "box_nms_thresh") {
-      absl::StatusOr<float> v = Number(value, absl::StrCat("automatic.", key));
-      if (!v.ok()) return v.status();
-      if (key == "pred_iou_thresh") {
-        out.pred_iou_thresh = *v;
-      } else if (key == "stability_score_thresh") {
-        out.stability_score_thresh = *v;
-      } else {
-        out.box_nms_thresh = *v;
-      }
-    } else {
-      return Invalid(absl::StrCat(
-          "unknown automatic option \"", absl::CHexEscape(key),
-          "\" (points_per_side, points_per_batch, pred_iou_thresh, "
-          "stability_score_thresh, box_nms_thresh)"));
-    }
-  }
-  return ValidateAmgOptions(out);
-}
-
 absl::StatusOr<Invocation> ParseJson(const std::string& body) {
-  const Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) {
-    return Invalid("the body is not a JSON object");
-  }
+  absl::StatusOr<Json> parsed = ParseJsonObject(body);
+  if (!parsed.ok()) return parsed.status();
+  const Json& json = *parsed;
   Invocation inv;
   const Json* labels = nullptr;
   if (auto it = json.find("point_labels"); it != json.end()) labels = &*it;
@@ -153,13 +60,13 @@ absl::StatusOr<Invocation> ParseJson(const std::string& body) {
       }
       inv.image = std::move(bytes);
     } else if (key == "points") {
-      status = ParsePoints(value, labels, inv.segment);
+      status = ParsePoints(value, labels, inv.segment.points);
     } else if (key == "point_labels") {
       if (json.find("points") == json.end()) {
         return Invalid("point_labels without points");
       }
     } else if (key == "boxes") {
-      status = ParseBoxes(value, inv.segment);
+      status = ParseBoxes(value, inv.segment.boxes);
     } else if (key == "multimask_output") {
       if (!value.is_boolean()) return Invalid("multimask_output must be true or false");
       inv.segment.multimask_output = value.get<bool>();
@@ -178,34 +85,6 @@ absl::StatusOr<Invocation> ParseJson(const std::string& body) {
   }
   inv.prompted = !inv.segment.points.empty() || !inv.segment.boxes.empty();
   return inv;
-}
-
-// "image/png; charset=x" → "image/png".
-std::string MediaType(const HttpRequest& request) {
-  const std::string* type = request.Header("content-type");
-  if (type == nullptr) return "";
-  return absl::AsciiStrToLower(
-      absl::StripAsciiWhitespace(absl::string_view(*type).substr(
-          0, type->find(';'))));
-}
-
-Json RleJson(const EncodedMask& mask) {
-  return {{"size", {mask.height, mask.width}}, {"counts", mask.data}};
-}
-
-HttpResponse JsonResponse(int status, const Json& body) {
-  HttpResponse response;
-  response.status = status;
-  response.content_type = kJsonType;
-  response.body = body.dump();
-  return response;
-}
-
-HttpResponse ErrorResponse(const absl::Status& status) {
-  return JsonResponse(HttpStatusOf(status.code()),
-                      {{"error",
-                        {{"code", std::string(StatusCodeName(status.code()))},
-                         {"message", std::string(status.message())}}}});
 }
 
 class Invocations {
@@ -243,7 +122,7 @@ class Invocations {
                      Timing& timing) {
     const std::string type = MediaType(request);
     Invocation inv;
-    if (type == kJsonType) {
+    if (type == kJsonContentType) {
       absl::StatusOr<Invocation> parsed = ParseJson(request.body);
       if (!parsed.ok()) return Fail(parsed.status(), timing);
       inv = *std::move(parsed);
@@ -252,11 +131,8 @@ class Invocations {
       inv.image = request.body;
     } else {
       timing.code = absl::StatusCode::kInvalidArgument;
-      HttpResponse response = ErrorResponse(Invalid(absl::StrCat(
-          "unsupported Content-Type \"", absl::CHexEscape(type),
-          "\": send application/json, image/jpeg or image/png")));
-      response.status = 415;
-      return response;
+      return UnsupportedMediaTypeResponse(
+          type, "application/json, image/jpeg or image/png");
     }
 
     const std::string* session_header = request.Header(kSessionHeader);
@@ -366,15 +242,10 @@ class Invocations {
                           "only, or use NEW_SESSION for another image"),
                   timing);
     }
-    absl::StatusOr<std::shared_ptr<Session>> found = options_.store->Lookup(id);
+    absl::StatusOr<std::shared_ptr<ImageSession>> found =
+        LookupImageSession(*options_.store, id);
     if (!found.ok()) return Fail(found.status(), timing);
-    std::shared_ptr<ImageSession> session =
-        std::dynamic_pointer_cast<ImageSession>(*found);
-    if (session == nullptr) {
-      return Fail(absl::FailedPreconditionError(absl::StrCat(
-                      "session ", id, " is a video session, not an image one")),
-                  timing);
-    }
+    std::shared_ptr<ImageSession> session = *std::move(found);
     Json result;
     absl::Status status = RunOnWorker(
         session->worker(), deadline, timing, [&]() -> absl::Status {
@@ -429,45 +300,21 @@ class Invocations {
     if (!generated.ok()) return generated.status();
     Json annotations = Json::array();
     for (const GeneratedMaskOutput& m : *generated) {
-      annotations.push_back({{"segmentation", RleJson(m.mask)},
-                             {"area", m.area},
-                             {"bbox", m.bbox},
-                             {"predicted_iou", m.predicted_iou},
-                             {"stability_score", m.stability_score},
-                             {"point_coords", Json::array({m.point})},
-                             {"crop_box", m.crop_box}});
+      annotations.push_back(AnnotationJson(m));
     }
     out["annotations"] = std::move(annotations);
     return out;
   }
 
-  // Runs `body` on `worker` and waits for it. Work still queued at
-  // `deadline` never runs (DEADLINE_EXCEEDED).
+  // Runs `body` on `worker` and waits for it (worker_call.h).
   absl::Status RunOnWorker(int worker, absl::Time deadline, Timing& timing,
                            const std::function<absl::Status()>& body) {
-    absl::Notification done;
-    absl::Status result;
-    absl::Status submitted = options_.pool->Submit(
-        worker, deadline,
-        [&](const absl::Status& status, const TaskContext& task) {
-          timing.queue = task.queued;
-          if (status.ok()) {
-            const absl::Time start = absl::Now();
-            try {
-              result = body();
-            } catch (const std::exception& e) {
-              result = absl::InternalError(
-                  absl::StrCat("unexpected exception: ", e.what()));
-            }
-            timing.compute = absl::Now() - start;
-          } else {
-            result = status;
-          }
-          done.Notify();
-        });
-    if (!submitted.ok()) return submitted;
-    done.WaitForNotification();
-    return result;
+    WorkerCallTiming call;
+    absl::Status status =
+        sam2::RunOnWorker(*options_.pool, worker, deadline, body, &call);
+    timing.queue = call.queue;
+    timing.compute = call.compute;
+    return status;
   }
 
   StageObserver Observer() const { return StageRecorder(options_.metrics); }

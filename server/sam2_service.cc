@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/proto_convert.h"
+#include "server/session_lookup.h"
 #include "server/status_util.h"
 
 namespace sam2 {
@@ -169,28 +170,14 @@ absl::StatusOr<std::shared_ptr<ImageSession>> Sam2Service::LookupImage(
     absl::string_view name) {
   absl::StatusOr<std::string> id = SessionIdFromName(name);
   if (!id.ok()) return id.status();
-  absl::StatusOr<std::shared_ptr<Session>> s = options_.store->Lookup(*id);
-  if (!s.ok()) return s.status();
-  auto image = std::dynamic_pointer_cast<ImageSession>(*s);
-  if (image == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("session ", *id, " is a video session, not an image one"));
-  }
-  return image;
+  return LookupImageSession(*options_.store, *id);
 }
 
 absl::StatusOr<std::shared_ptr<VideoSession>> Sam2Service::LookupVideo(
     absl::string_view name) {
   absl::StatusOr<std::string> id = SessionIdFromName(name);
   if (!id.ok()) return id.status();
-  absl::StatusOr<std::shared_ptr<Session>> s = options_.store->Lookup(*id);
-  if (!s.ok()) return s.status();
-  auto video = std::dynamic_pointer_cast<VideoSession>(*s);
-  if (video == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("session ", *id, " is an image session, not a video one"));
-  }
-  return video;
+  return LookupVideoSession(*options_.store, *id);
 }
 
 void Sam2Service::FillImageSession(const ImageSession& s,

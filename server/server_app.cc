@@ -1,6 +1,7 @@
 #include "server/server_app.h"
 
 #include <ATen/Parallel.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "model/model_loader.h"
 #include "model/precision.h"
 #include "model/video_frames.h"
+#include "server/web_ui.h"
 #include "session/session_id.h"
 
 namespace sam2 {
@@ -232,6 +234,33 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
       Sam2Service* service = app->service_.get();
       invocations.draining = [service] { return service->draining(); };
       http_options.routes.push_back(InvocationsRoute(std::move(invocations)));
+    }
+    if (options.web_ui) {
+      WebApiOptions web;
+      web.model = m.image;
+      web.video = m.video;
+      web.store = store;
+      web.pool = pool;
+      web.metrics = metrics_ptr;
+      web.embedding_cache = embedding_cache;
+      web.limits = options.limits;
+      Sam2Service* service = app->service_.get();
+      web.draining = [service] { return service->draining(); };
+      web.info_json.clear();  // MessageToJsonString appends
+      if (!google::protobuf::util::MessageToJsonString(info, &web.info_json)
+               .ok()) {
+        return absl::InternalError("cannot write the server info as JSON");
+      }
+      for (HttpRoute& route : WebApiRoutes(web)) {
+        http_options.routes.push_back(std::move(route));
+      }
+      for (HttpRoute& route : WebUiRoutes()) {
+        http_options.routes.push_back(std::move(route));
+      }
+      // The API's calls and streams hold a thread each while they run:
+      // threads of their own (their caps), so /metrics and /ping keep
+      // theirs.
+      http_options.num_threads += web.max_streams + web.max_calls;
     }
     absl::StatusOr<std::unique_ptr<HttpServer>> http =
         HttpServer::Start(http_options);

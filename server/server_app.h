@@ -32,6 +32,7 @@
 #include "server/grpc_server.h"
 #include "server/http_server.h"
 #include "server/invocations.h"
+#include "server/web_api.h"
 #include "server/sam2_service.h"
 #include "server/service_metrics.h"
 #include "server/segment_batcher.h"
@@ -65,6 +66,9 @@ struct ServerAppOptions {
   std::string http_address = "0.0.0.0:9090";
   // Also serve SageMaker's POST /invocations there (server/invocations.h).
   bool invocations = true;
+  // Also serve the web annotation page and its JSON API there
+  // (server/web_ui.h, server/web_api.h).
+  bool web_ui = true;
   // One worker per device; LibTorch's intra-op threads (0: its default).
   int queue_capacity = 64;
   int intra_op_threads = 0;

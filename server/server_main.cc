@@ -37,6 +37,9 @@ ABSL_FLAG(std::string, http_address, "0.0.0.0:9090",
 ABSL_FLAG(bool, invocations, true,
           "Serve SageMaker's POST /invocations on the HTTP side (image "
           "segmentation with stateful sessions; 6 MB bodies, 60 s limit).");
+ABSL_FLAG(bool, web_ui, true,
+          "Serve the web annotation page (GET /ui/) and its JSON API "
+          "(/api/v1/...) on the HTTP side.");
 ABSL_FLAG(std::string, checkpoint, "",
           "Model weights: an official SAM 2 / 2.1 .pt checkpoint or a "
           ".safetensors file.");
@@ -161,6 +164,7 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_max_receive_message_bytes);
   options.http_address = absl::GetFlag(FLAGS_http_address);
   options.invocations = absl::GetFlag(FLAGS_invocations);
+  options.web_ui = absl::GetFlag(FLAGS_web_ui);
   options.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
   options.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
   options.sessions.max_sessions = absl::GetFlag(FLAGS_max_sessions);

@@ -4,6 +4,11 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -345,6 +350,29 @@ absl::StatusOr<FrameMasksOutput> VideoSession::PropagateNext(
 }
 
 void VideoSession::EndPropagation() { plan_.reset(); }
+
+absl::StatusOr<std::string> VideoSession::FrameJpeg(int64_t index) const {
+  if (state_ == nullptr) return NoFramesYet();
+  if (index < 0 || index >= state_->num_frames()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "frame_index ", index, " is outside the video's ", state_->num_frames(),
+        " frames"));
+  }
+  absl::StatusOr<at::Tensor> rgb = state_->OriginalFrame(index);
+  if (!rgb.ok()) return rgb.status();
+  const at::Tensor frame = rgb->contiguous();
+  const cv::Mat view(static_cast<int>(frame.size(0)),
+                     static_cast<int>(frame.size(1)), CV_8UC3,
+                     const_cast<uint8_t*>(frame.data_ptr<uint8_t>()));
+  cv::Mat bgr;
+  cv::cvtColor(view, bgr, cv::COLOR_RGB2BGR);
+  std::vector<uchar> jpeg;
+  if (!cv::imencode(".jpg", bgr, jpeg,
+                    {cv::IMWRITE_JPEG_QUALITY, kFrameJpegQuality})) {
+    return absl::InternalError(absl::StrCat("cannot encode frame ", index));
+  }
+  return std::string(jpeg.begin(), jpeg.end());
+}
 
 VideoSessionInfo VideoSession::Info() const {
   VideoSessionInfo info;

@@ -42,6 +42,8 @@ namespace sam2 {
 
 // DESIGN.md limits.
 inline constexpr int kDefaultMaxObjects = 16;
+// JPEG quality of FrameJpeg (a preview, not the model's input).
+inline constexpr int kFrameJpegQuality = 90;
 inline constexpr int64_t kDefaultMaxVideoUploadBytes = int64_t{2} << 30;
 // Largest long-video window a client may ask for (larger is the same as 0).
 inline constexpr int64_t kMaxLongVideoWindow = 1 << 20;
@@ -147,6 +149,12 @@ class VideoSession : public Session {
       const StageObserver& observe = {});
   // Forgets the plan (after the last frame, on cancellation or an error).
   void EndPropagation();
+
+  // Frame `index` as a JPEG file of the video's own size (what the model
+  // sees, before its resize), for a client that cannot decode the video
+  // itself. FAILED_PRECONDITION with no frames yet; OUT_OF_RANGE outside
+  // the video. Reads the frame source: run it like any other operation.
+  absl::StatusOr<std::string> FrameJpeg(int64_t index) const;
 
   VideoSessionInfo Info() const;
   int64_t NumBytes() const override;

@@ -281,6 +281,32 @@ TEST_F(VideoSessionTest, CreateFromJpegAndPngFrames) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(VideoSessionTest, FrameJpegIsTheFrameAtTheVideosSize) {
+  std::unique_ptr<VideoSession> session = NewSession(Jpegs());
+  ASSERT_NE(session, nullptr);
+  for (int i : {0, 7}) {
+    absl::StatusOr<std::string> jpeg = session->FrameJpeg(i);
+    ASSERT_TRUE(jpeg.ok()) << jpeg.status();
+    const std::vector<uchar> bytes(jpeg->begin(), jpeg->end());
+    cv::Mat shown = cv::imdecode(bytes, cv::IMREAD_COLOR);
+    cv::Mat original = cv::imread(FramePath(i), cv::IMREAD_COLOR);
+    ASSERT_EQ(shown.cols, kW);
+    ASSERT_EQ(shown.rows, kH);
+    // The same picture, re-encoded: a few grey levels apart on average (a
+    // channel swap or another frame would be tens).
+    cv::Mat diff;
+    cv::absdiff(shown, original, diff);
+    const cv::Scalar mean = cv::mean(diff);
+    EXPECT_LT(mean[0] + mean[1] + mean[2], 3 * 4.0) << "frame " << i;
+  }
+  EXPECT_EQ(session->FrameJpeg(kFrames).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(session->FrameJpeg(-1).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(NewSession({})->FrameJpeg(0).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(VideoSessionTest, EmptySessionNeedsFramesFirst) {
   std::unique_ptr<VideoSession> session = NewSession({});
   ASSERT_NE(session, nullptr);

@@ -6,6 +6,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <optional>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -16,13 +17,9 @@
 
 namespace sam2 {
 
-HttpReply HttpExchange(int port, absl::string_view raw) {
-  HttpReply result;
+int ConnectLoopback(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    result.error = "socket failed";
-    return result;
-  }
+  if (fd < 0) return -1;
   timeval timeout = {kHttpClientTimeoutSeconds, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
@@ -32,6 +29,34 @@ HttpReply HttpExchange(int port, absl::string_view raw) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::optional<std::string> DecodeChunked(absl::string_view body) {
+  std::string out;
+  while (true) {
+    const size_t line_end = body.find("\r\n");
+    if (line_end == absl::string_view::npos) return std::nullopt;
+    size_t size = 0;
+    if (!absl::SimpleHexAtoi(body.substr(0, line_end), &size)) {
+      return std::nullopt;
+    }
+    body.remove_prefix(line_end + 2);
+    if (size == 0) return body == "\r\n" ? std::optional(out) : std::nullopt;
+    if (body.size() < size + 2 || body.substr(size, 2) != "\r\n") {
+      return std::nullopt;
+    }
+    out.append(body.data(), size);
+    body.remove_prefix(size + 2);
+  }
+}
+
+HttpReply HttpExchange(int port, absl::string_view raw) {
+  HttpReply result;
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) {
     result.error = absl::StrCat("connect to port ", port, " failed");
     return result;
   }

@@ -10,6 +10,7 @@
 #define SAM2_TESTS_UTIL_HTTP_CLIENT_H_
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -24,6 +25,14 @@ struct HttpReply {
   std::string body;
   std::string error;  // why status is 0
 };
+
+// A TCP connection to 127.0.0.1:`port` with kHttpClientTimeoutSeconds send
+// and receive timeouts; -1 when it fails. The caller closes it.
+int ConnectLoopback(int port);
+
+// The payload of a complete chunked body (HTTP/1.1 Transfer-Encoding:
+// chunked, no trailers); nullopt when it is malformed or cut short.
+std::optional<std::string> DecodeChunked(absl::string_view body);
 
 // Sends `raw` to 127.0.0.1:`port` and parses the reply.
 HttpReply HttpExchange(int port, absl::string_view raw);
