@@ -35,6 +35,7 @@ from support import FRAME_FILES, IMAGE, write_mjpeg_avi
 
 from sam2_client._generated.sam2.v1 import sam2_pb2 as pb
 from sam2_client._generated.sam2.v1 import sam2_pb2_grpc as pb_grpc
+from sam2_client.masks import encode_rle_counts
 
 Code = grpc.StatusCode
 CALL_TIMEOUT_S = 60.0
@@ -84,23 +85,6 @@ def varint_field(number: int, value: int) -> bytes:
 def bytes_field(number: int, value: bytes) -> bytes:
     """A length-delimited field (wire type 2), e.g. a string with any bytes."""
     return varint(number << 3 | 2) + varint(len(value)) + value
-
-
-def coco_counts(counts: list[int]) -> str:
-    """pycocotools' rleToString: the compressed counts string of `counts`."""
-    out = []
-    for i, x in enumerate(counts):
-        if i > 2:
-            x -= counts[i - 2]
-        more = True
-        while more:
-            c = x & 0x1F
-            x >>= 5
-            more = (x != -1) if c & 0x10 else (x != 0)
-            if more:
-                c |= 0x20
-            out.append(chr(c + 48))
-    return "".join(out)
 
 
 # --- image helpers -----------------------------------------------------------------
@@ -461,7 +445,7 @@ case("mask_logits_negative_size", Code.INVALID_ARGUMENT, "positive height and wi
 case("mask_logits_sent_as_rle", Code.INVALID_ARGUMENT, "must be sent as logits")(
     lambda env: segment(env, points=[point(5, 5)], mask_input=pb.MaskInput(
         logits=pb.Mask(height=LOW_RES, width=LOW_RES,
-                       rle_counts=coco_counts([LOW_RES * LOW_RES])))))
+                       rle_counts=encode_rle_counts([LOW_RES * LOW_RES])))))
 case("mask_reference_unknown_result", Code.NOT_FOUND, "result 987654321 is not kept")(
     lambda env: segment(env, points=[point(5, 5)], mask_input=pb.MaskInput(
         previous=pb.MaskReference(result_id=987654321))))
@@ -568,18 +552,18 @@ case("add_prompts_nothing", Code.INVALID_ARGUMENT, "clicks, a box or a mask")(
     lambda env: add_prompts(env))
 case("add_prompts_mask_and_points", Code.INVALID_ARGUMENT, "not both")(
     lambda env: add_prompts(env, points=[point(5, 5)],
-                            mask=video_mask(rle_counts=coco_counts([VIDEO_W * VIDEO_H]))))
+                            mask=video_mask(rle_counts=encode_rle_counts([VIDEO_W * VIDEO_H]))))
 case("mask_rle_wrong_size", Code.INVALID_ARGUMENT, "10x10, expected 320x180")(
     lambda env: add_prompts(env, mask=video_mask(height=10, width=10,
-                                                 rle_counts=coco_counts([100]))))
+                                                 rle_counts=encode_rle_counts([100]))))
 case("mask_rle_counts_short", Code.INVALID_ARGUMENT, "cover 150 pixels, the mask has 57600")(
-    lambda env: add_prompts(env, mask=video_mask(rle_counts=coco_counts([100, 50]))))
+    lambda env: add_prompts(env, mask=video_mask(rle_counts=encode_rle_counts([100, 50]))))
 case("mask_rle_counts_long", Code.INVALID_ARGUMENT, "cover 57610 pixels, the mask has 57600")(
     lambda env: add_prompts(env, mask=video_mask(
-        rle_counts=coco_counts([VIDEO_W * VIDEO_H, 10]))))
+        rle_counts=encode_rle_counts([VIDEO_W * VIDEO_H, 10]))))
 case("mask_rle_negative_count", Code.INVALID_ARGUMENT, "negative|cover 57610 pixels")(
     lambda env: add_prompts(env, mask=video_mask(
-        rle_counts=coco_counts([VIDEO_W * VIDEO_H + 10, -10]))))
+        rle_counts=encode_rle_counts([VIDEO_W * VIDEO_H + 10, -10]))))
 case("mask_rle_bad_characters", Code.INVALID_ARGUMENT, "invalid character in RLE counts")(
     lambda env: add_prompts(env, mask=video_mask(rle_counts="0~~ \x7f")))
 case("mask_rle_truncated_group", Code.INVALID_ARGUMENT, "ends inside a count")(
