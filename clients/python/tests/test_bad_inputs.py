@@ -7,6 +7,8 @@ and checks the exact gRPC status code DESIGN.md's table gives for it and the
 gist of the message. After each case the server must still be healthy: the
 health service says SERVING and a valid call on a valid session (a Segment
 click on the image session, GetVideoSession on the video session) works.
+The same holds for the HTTP side's POST /invocations (SageMaker's JSON
+API), whose cases check the HTTP status and the error body's code.
 
 The server is one per module. A case that kills it fails on its own (the
 process is checked, then health) and the next case starts a fresh server,
@@ -15,7 +17,10 @@ so one crash cannot hide behind or cascade into the other cases.
 
 from __future__ import annotations
 
+import base64
+import http.client
 import io
+import json
 import math
 import re
 import struct
@@ -715,9 +720,106 @@ case("deadline_expires_queued_upload", Code.DEADLINE_EXCEEDED, "Deadline Exceede
         timeout=QUEUED_TIMEOUT_S)))
 
 
+# --- the HTTP side: SageMaker's POST /invocations ------------------------------------
+# The same checks behind the same model and sessions, over HTTP with JSON:
+# the HTTP status HttpStatusOf gives the code, and the error body's code and
+# message. JSON carries points and labels in separate lists, so lengths can
+# disagree here (in the gRPC API a label is part of its point).
+
+
+@dataclass
+class HttpCase:
+    id: str
+    body: bytes
+    status: int
+    code: str
+    gist: str
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_body(**fields: Any) -> bytes:
+    return json.dumps(fields).encode()
+
+
+IMAGE_B64 = base64.b64encode(IMAGE.read_bytes()).decode()
+ONE_CLICK: dict[str, Any] = {"points": [[5, 5]], "point_labels": [1]}
+
+HTTP_CASES = [
+    HttpCase("points_and_labels_of_other_lengths",
+             json_body(image=IMAGE_B64, points=[[5, 5], [6, 6]], point_labels=[1]),
+             400, "INVALID_ARGUMENT", "one label .* per point"),
+    HttpCase("label_unknown", json_body(image=IMAGE_B64, points=[[5, 5]], point_labels=[7]),
+             400, "INVALID_ARGUMENT", "point labels must be in -1..3"),
+    HttpCase("label_not_an_integer",
+             json_body(image=IMAGE_B64, points=[[5, 5]], point_labels=[1.5]),
+             400, "INVALID_ARGUMENT", r"point_labels\[0\] must be 0 or 1"),
+    HttpCase("coordinate_overflows_to_inf",
+             json_body(image=IMAGE_B64, points=[[1e300, 5]], point_labels=[1]),
+             400, "INVALID_ARGUMENT", "non-finite"),
+    HttpCase("nan_literal", f'{{"image": "{IMAGE_B64[:64]}", "points": [[NaN, 5]]}}'.encode(),
+             400, "INVALID_ARGUMENT", "not a JSON object"),
+    HttpCase("not_json", b"{{{", 400, "INVALID_ARGUMENT", "not a JSON object"),
+    HttpCase("json_array", b"[1, 2]", 400, "INVALID_ARGUMENT", "not a JSON object"),
+    HttpCase("unknown_field", json_body(image=IMAGE_B64, pointz=[[5, 5]]),
+             400, "INVALID_ARGUMENT", 'unknown field "pointz"'),
+    HttpCase("box_of_three", json_body(image=IMAGE_B64, boxes=[[1, 2, 3]]),
+             400, "INVALID_ARGUMENT", r"boxes\[0\] must be \[x0, y0, x1, y1\]"),
+    HttpCase("image_not_base64", json_body(image="!!!!", **ONE_CLICK),
+             400, "INVALID_ARGUMENT", "base64 string of a JPEG or PNG"),
+    HttpCase("image_not_an_image",
+             json_body(image=base64.b64encode(b"hello world").decode(), **ONE_CLICK),
+             400, "INVALID_ARGUMENT", "unsupported image format"),
+    HttpCase("raw_png_truncated", IMAGE.read_bytes()[:1000], 400, "INVALID_ARGUMENT",
+             "cannot decode the PNG image", content_type="image/png"),
+    HttpCase("content_type_unsupported", b"xx", 415, "INVALID_ARGUMENT",
+             "unsupported Content-Type", content_type="text/plain"),
+    HttpCase("automatic_options_out_of_range",
+             json_body(image=IMAGE_B64, automatic={"points_per_side": 0}),
+             400, "INVALID_ARGUMENT", "points_per_side must be in 1..1024"),
+    HttpCase("session_id_forged", json_body(**ONE_CLICK), 400, "INVALID_ARGUMENT",
+             "malformed session id", headers={"X-Amzn-SageMaker-Session-Id": "sessions/zz"}),
+    HttpCase("session_of_another_instance", json_body(**ONE_CLICK), 404, "NOT_FOUND",
+             "created by server instance otherreplica",
+             headers={"X-Amzn-SageMaker-Session-Id": f"otherreplica-{'0' * 32}"}),
+]
+
+
+def post_invocation(env: Env, case: HttpCase) -> tuple[int, dict[str, Any]]:
+    conn = http.client.HTTPConnection("127.0.0.1", env.server.http_port,
+                                      timeout=CALL_TIMEOUT_S)
+    try:
+        conn.request("POST", "/invocations", body=case.body,
+                     headers={"Content-Type": case.content_type, **case.headers})
+        reply = conn.getresponse()
+        return reply.status, json.loads(reply.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("bad", HTTP_CASES, ids=[c.id for c in HTTP_CASES])
+def test_bad_invocation(holder: Holder, bad: HttpCase) -> None:
+    env = holder.get()
+    try:
+        status, body = post_invocation(env, bad)
+        error = body.get("error", {})
+        assert (status, error.get("code")) == (bad.status, bad.code), f"{bad.id}: {status} {body}"
+        assert re.search(bad.gist, error.get("message", "")), f"{bad.id}: {body}"
+    finally:
+        assert_still_serving(env, bad.id)
+        conn = http.client.HTTPConnection("127.0.0.1", env.server.http_port,
+                                          timeout=HEALTH_TIMEOUT_S)
+        try:
+            conn.request("GET", "/ping")
+            assert conn.getresponse().status == 200, f"{bad.id}: /ping is not 200 afterwards"
+        finally:
+            conn.close()
+
+
 def test_enough_cases() -> None:
-    ids = [c.id for c in CASES]
-    assert len(ids) == len(set(ids)), "case ids must be unique"
+    for cases in (CASES, HTTP_CASES):
+        ids = [c.id for c in cases]
+        assert len(ids) == len(set(ids)), "case ids must be unique"
     assert len(CASES) >= 40
 
 
