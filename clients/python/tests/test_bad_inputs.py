@@ -481,6 +481,30 @@ case("delete_session_unknown", Code.NOT_FOUND, "no session")(
     lambda env: env.stub.DeleteSession(pb.DeleteSessionRequest(name=unknown_session(env)),
                                        timeout=CALL_TIMEOUT_S))
 
+def on_own_channel(env: Env, call: Callable[[grpc.Channel], object]) -> object:
+    """A call on a channel of its own: gRPC may close the connection after a
+    transport-level refusal, which must not fail the next case's checks."""
+    with grpc.insecure_channel(env.server.address) as channel:
+        return call(channel)
+
+
+def oversized_metadata(env: Env) -> object:
+    def call(channel: grpc.Channel) -> object:
+        stub = pb_grpc.Sam2ServiceStub(channel)  # type: ignore[no-untyped-call]
+        return stub.GetImageSession(pb.GetSessionRequest(name=env.image),
+                                    timeout=CALL_TIMEOUT_S,
+                                    metadata=[("x-sam2-session", "s" * 20_000)])
+    return on_own_channel(env, call)
+
+
+# gRPC's own limit on metadata (8 KiB), refused like an oversized message.
+case("metadata_oversized", Code.RESOURCE_EXHAUSTED, "metadata size exceeds limit")(
+    oversized_metadata)
+case("method_unknown", Code.UNIMPLEMENTED, "")(
+    lambda env: on_own_channel(env, lambda ch: ch.unary_unary(SERVICE + "NoSuchMethod")(
+        b"", timeout=CALL_TIMEOUT_S)))
+
+
 # Session kinds ---------------------------------------------------------------------
 
 case("segment_on_video_session", Code.FAILED_PRECONDITION, "is a video session")(
