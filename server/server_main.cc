@@ -30,6 +30,7 @@
 #include "model/model_loader.h"
 #include "model/precision.h"
 #include "server/listen_policy.h"
+#include "server/protobuf_log_limit.h"
 #include "server/server_app.h"
 #include "server/thread_stacks.h"
 
@@ -112,6 +113,8 @@ int main(int argc, char** argv) {
       "[--address=127.0.0.1:50051] [--http_address=127.0.0.1:9090] "
       "[--insecure_listen_any]");
   absl::ParseCommandLine(argc, argv);
+  // Clients can make Protobuf log (a string that is not UTF-8): bounded.
+  sam2::InstallProtobufLogLimit();
 
   // Before anything slow: where the server may listen (listen_policy.h).
   const bool listen_any = absl::GetFlag(FLAGS_insecure_listen_any);
