@@ -21,6 +21,8 @@ bazel-testlogs/<package>/<name>/test.outputs/outputs.zip.
       cflags, libs,
       libtorch,   # compile and link against @libtorch
       max_len,    # largest input libFuzzer generates
+      timeout,    # Bazel's test timeout ("moderate", 300 s, by default;
+                  # "long" where compiling alone takes a minute or more)
   )
 """
 
@@ -49,7 +51,8 @@ def sam2_fuzz_test(
         cflags = [],
         libs = [],
         libtorch = False,
-        max_len = 65536):
+        max_len = 65536,
+        timeout = "moderate"):
     args = ["--name", name]
     data = list(sources) + [_FUZZ_CHECK]
     for s in srcs:
@@ -85,6 +88,7 @@ def sam2_fuzz_test(
         name = name,
         # Compiling (up to a minute with LibTorch's headers) and fuzzing.
         size = "medium",
+        timeout = timeout,
         srcs = [_RUNNER],
         args = args,
         data = data,
