@@ -1,5 +1,5 @@
 // Tests of AutomaticMaskGenerator on the micro fixture (random weights):
-// option validation, record invariants, crops, m2m, progress and stopping.
+// record invariants, crops, m2m, progress and stopping.
 // Parity with the reference is checked by the golden runner's
 // `automatic_masks` case (tests/golden).
 
@@ -47,40 +47,6 @@ AutomaticMaskGeneratorOptions Loose() {
   o.stability_score_thresh = 0;
   o.box_nms_thresh = 0.9;
   return o;
-}
-
-TEST(AmgOptionsTest, RejectsBadOptions) {
-  AutomaticMaskGeneratorOptions o;
-  EXPECT_TRUE(ValidateAmgOptions(o).ok());
-  auto bad = [](auto edit) {
-    AutomaticMaskGeneratorOptions x;
-    edit(x);
-    const absl::Status s = ValidateAmgOptions(x);
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
-  };
-  bad([](auto& x) { x.points_per_side = 0; });
-  bad([](auto& x) { x.points_per_side = -4; });
-  bad([](auto& x) { x.points_per_side.reset(); });  // neither
-  bad([](auto& x) { x.point_grids = {at::rand({4, 2}, at::kDouble)}; });  // both
-  bad([](auto& x) { x.pred_iou_thresh = 1.5; });
-  bad([](auto& x) { x.stability_score_thresh = -0.1; });
-  bad([](auto& x) { x.box_nms_thresh = 2; });
-  bad([](auto& x) { x.crop_nms_thresh = std::nan(""); });
-  bad([](auto& x) { x.crop_n_layers = kMaxCropLayers + 1; });
-  bad([](auto& x) { x.crop_n_layers = -1; });
-  bad([](auto& x) { x.points_per_batch = 0; });
-  bad([](auto& x) { x.crop_n_points_downscale_factor = 0; });
-  bad([](auto& x) { x.crop_overlap_ratio = 1.0; });
-  bad([](auto& x) { x.min_mask_region_area = -1; });
-  bad([](auto& x) {
-    x.points_per_side.reset();
-    x.point_grids = {at::full({3, 2}, 1.5, at::kDouble)};
-  });
-  bad([](auto& x) {  // one grid, two layers
-    x.points_per_side.reset();
-    x.crop_n_layers = 1;
-    x.point_grids = {at::rand({3, 2}, at::kDouble)};
-  });
 }
 
 TEST_F(AmgTest, RecordsAreConsistent) {

@@ -1,6 +1,6 @@
 // libFuzzer entry point for the pickle reader (pickle_reader.h).
 //
-// Built outside Bazel (whose toolchain is gcc) by pickle_reader_fuzz_test.sh
+// Built outside Bazel (whose toolchain is gcc) by tests/fuzz/run_fuzzer.sh
 // with clang++ -fsanitize=fuzzer,address,undefined, so it may use only what
 // pickle_reader itself uses: Abseil and the standard library. Beyond "no
 // crash, no leak, no UB, no runaway memory", it checks the invariants

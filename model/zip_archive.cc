@@ -79,6 +79,19 @@ absl::Status ZipErrorToStatus(zip_error_t* error, absl::string_view what) {
   }
 }
 
+// A failure to open an archive that is there (a file stat found, or bytes
+// in memory): libzip's "No such file" (ZIP_ER_NOENT, which it also raises
+// for some inconsistent central directories) then means a corrupt archive,
+// not a missing one.
+absl::Status OpenErrorToStatus(zip_error_t* error, absl::string_view what) {
+  if (zip_error_code_zip(error) == ZIP_ER_NOENT) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": ", zip_error_strerror(error),
+        " (an inconsistent central directory: truncated or corrupt archive)"));
+  }
+  return ZipErrorToStatus(error, what);
+}
+
 absl::Status ArchiveErrorToStatus(zip_t* archive, absl::string_view what) {
   return ZipErrorToStatus(zip_get_error(archive), what);
 }
@@ -114,7 +127,7 @@ absl::StatusOr<std::unique_ptr<ZipArchive>> ZipArchive::OpenFile(
   if (archive == nullptr) {
     zip_error_t error;
     zip_error_init_with_code(&error, code);
-    absl::Status status = ZipErrorToStatus(
+    absl::Status status = OpenErrorToStatus(
         &error, absl::StrCat("cannot open zip archive '", path, "'"));
     zip_error_fini(&error);
     return status;
@@ -150,7 +163,7 @@ absl::StatusOr<std::unique_ptr<ZipArchive>> ZipArchive::OpenBuffer(
     // On failure the source is still ours to free.
     zip_source_free(source);
     absl::Status status =
-        ZipErrorToStatus(&error, "cannot open in-memory zip archive");
+        OpenErrorToStatus(&error, "cannot open in-memory zip archive");
     zip_error_fini(&error);
     return status;
   }

@@ -258,5 +258,27 @@ TEST(ZipArchiveTest, TruncatedFileOnDisk) {
             absl::string_view::npos);
 }
 
+// Found by //model:torch_checkpoint_fuzz_test: an archive whose central
+// directory libzip finds inconsistent with "No such file" (ZIP_ER_NOENT)
+// was NOT_FOUND, as if the checkpoint were missing.
+TEST(ZipArchiveTest, InconsistentDirectoryIsInvalidArgumentNotNotFound) {
+  const std::string bytes =
+      ReadFile("model/testdata/zip_open_noent.pt");
+  ASSERT_FALSE(bytes.empty());
+  auto in_memory = ZipArchive::OpenBuffer(bytes);
+  EXPECT_EQ(in_memory.status().code(), absl::StatusCode::kInvalidArgument)
+      << in_memory.status();
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string path =
+      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/inconsistent.pt");
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  auto on_disk = ZipArchive::OpenFile(path);
+  EXPECT_EQ(on_disk.status().code(), absl::StatusCode::kInvalidArgument)
+      << on_disk.status();
+}
+
 }  // namespace
 }  // namespace sam2

@@ -15,8 +15,11 @@
 #   SAM2_CHECKPOINT    weights to serve (an official sam2/sam2.1 .pt or a
 #                      .safetensors)
 #   SAM2_CONFIG        Hydra YAML config (default: detected)
-#   SAM2_ADDRESS       gRPC listen address (default 0.0.0.0:50051)
-#   SAM2_HTTP_ADDRESS  /metrics, /ping, /healthz (default 0.0.0.0:9090)
+#   SAM2_ADDRESS       gRPC listen address (default 127.0.0.1:50051)
+#   SAM2_HTTP_ADDRESS  /metrics, /ping, /healthz (default 127.0.0.1:9090)
+#                      Another interface than loopback (e.g. 0.0.0.0:50051)
+#                      also needs the argument --insecure_listen_any: there
+#                      is no TLS and no authentication yet.
 #   SAM2_DOWNLOAD=0    never try to download (step 3)
 #   SAM2_CHECKPOINT_BASE_URL  where step 3 downloads from (see
 #                      scripts/download_checkpoints.sh)
@@ -37,8 +40,8 @@ for arg in "$@"; do
   case "$arg" in --checkpoint|--checkpoint=*) checkpoint_given=1 ;; esac
 done
 
-args=(--address="${SAM2_ADDRESS:-0.0.0.0:50051}"
-      --http_address="${SAM2_HTTP_ADDRESS:-0.0.0.0:9090}")
+args=(--address="${SAM2_ADDRESS:-127.0.0.1:50051}"
+      --http_address="${SAM2_HTTP_ADDRESS:-127.0.0.1:9090}")
 if [ -n "${SAM2_CHECKPOINT:-}" ]; then
   args+=(--checkpoint="$SAM2_CHECKPOINT")
 elif [ "$checkpoint_given" = 0 ]; then

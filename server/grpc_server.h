@@ -24,7 +24,7 @@ namespace sam2 {
 
 struct GrpcServerOptions {
   // host:port; port 0 picks a free port (see GrpcServer::port()).
-  std::string address = "0.0.0.0:50051";
+  std::string address = "127.0.0.1:50051";
   // Largest request a client may send.
   int max_receive_message_bytes = 32 << 20;
   // Largest response we send.

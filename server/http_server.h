@@ -188,7 +188,7 @@ HttpRoute MetricsRoute(std::function<std::string()> render);
 struct HttpServerOptions {
   // "host:port" or "[ipv6]:port" (see ParseListenAddress); port 0 picks a
   // free port (see HttpServer::port()).
-  std::string address = "0.0.0.0:9090";
+  std::string address = "127.0.0.1:9090";
   int num_threads = kDefaultHttpThreads;
   int connection_queue = kDefaultHttpConnectionQueue;
   int64_t max_body_bytes = kDefaultMaxHttpBodyBytes;

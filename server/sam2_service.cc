@@ -329,10 +329,10 @@ grpc::ServerUnaryReactor* Sam2Service::DeleteSession(
 // Video sessions: upload
 
 class Sam2Service::UploadReactor
-    : public grpc::ServerReadReactor<v1::CreateVideoSessionRequest> {
+    : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
   UploadReactor(Sam2Service* service, grpc::CallbackServerContext* ctx,
-                v1::VideoSession* response)
+                grpc::ByteBuffer* response)
       : service_(service),
         ctx_(ctx),
         response_(response),
@@ -341,7 +341,7 @@ class Sam2Service::UploadReactor
       FinishCall(s);
       return;
     }
-    StartRead(&message_);
+    StartRead(&buffer_);
   }
 
   void OnReadDone(bool ok) override {
@@ -351,12 +351,13 @@ class Sam2Service::UploadReactor
       Create();
       return;
     }
-    absl::Status s = Consume();
+    absl::Status s = Parse();
+    if (s.ok()) s = Consume();
     if (!s.ok()) {
       FinishCall(s);
       return;
     }
-    StartRead(&message_);
+    StartRead(&buffer_);
   }
 
   void OnDone() override {
@@ -367,6 +368,22 @@ class Sam2Service::UploadReactor
 
  private:
   enum class Kind { kNone, kFile, kFrames };
+
+  // buffer_ -> message_ (the buffer is consumed).
+  absl::Status Parse() {
+    ++messages_;
+    message_.Clear();
+    const grpc::Status parsed =
+        grpc::SerializationTraits<v1::CreateVideoSessionRequest>::Deserialize(
+            &buffer_, &message_);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot parse message ", messages_,
+          " of the upload as a sam2.v1.CreateVideoSessionRequest (not a "
+          "valid protobuf message of that type)"));
+    }
+    return absl::OkStatus();
+  }
 
   absl::Status Consume() {
     if (message_.part_case() == v1::CreateVideoSessionRequest::kConfig) {
@@ -498,7 +515,16 @@ class Sam2Service::UploadReactor
       service_->options_.store->Remove(*id).IgnoreError();
       return absl::CancelledError("the client cancelled the upload");
     }
-    service_->FillVideoSession(*shared, response_);
+    v1::VideoSession info;
+    service_->FillVideoSession(*shared, &info);
+    bool own_buffer = false;
+    const grpc::Status serialized =
+        grpc::SerializationTraits<v1::VideoSession>::Serialize(
+            info, response_, &own_buffer);
+    if (!serialized.ok()) {
+      return absl::InternalError(absl::StrCat(
+          "serializing the VideoSession: ", serialized.error_message()));
+    }
     return absl::OkStatus();
   }
 
@@ -513,8 +539,10 @@ class Sam2Service::UploadReactor
 
   Sam2Service* service_;
   grpc::CallbackServerContext* ctx_;
-  v1::VideoSession* response_;
+  grpc::ByteBuffer* response_;
   const absl::Time start_;
+  grpc::ByteBuffer buffer_;  // the message being read
+  int64_t messages_ = 0;     // messages read so far
   v1::CreateVideoSessionRequest message_;
   bool has_config_ = false;
   VideoSessionConfig config_;
@@ -527,9 +555,8 @@ class Sam2Service::UploadReactor
   std::optional<absl::Duration> compute_;
 };
 
-grpc::ServerReadReactor<v1::CreateVideoSessionRequest>*
-Sam2Service::CreateVideoSession(grpc::CallbackServerContext* ctx,
-                                v1::VideoSession* response) {
+grpc::ServerReadReactor<grpc::ByteBuffer>* Sam2Service::CreateVideoSession(
+    grpc::CallbackServerContext* ctx, grpc::ByteBuffer* response) {
   return new UploadReactor(this, ctx, response);
 }
 

@@ -5,7 +5,10 @@
 // the worker finishes. Two streaming calls have their own reactors:
 //   - CreateVideoSession reads the upload (frames kept encoded in memory, or
 //     video-file chunks appended to a temporary file), then creates the
-//     session on a worker;
+//     session on a worker. It reads raw bytes and parses each message
+//     itself: with typed messages gRPC reports a message that does not parse
+//     exactly like the end of the stream, and a corrupt upload would become
+//     a session of the frames before it; here it is INVALID_ARGUMENT;
 //   - PropagateVideo runs one worker task per frame, keeps one write in
 //     flight and at most `stream_outbox_frames` messages queued; when the
 //     outbox is full the next frame is not computed until the client reads
@@ -71,7 +74,9 @@ struct Sam2ServiceOptions {
   v1::ServerInfo info;
 };
 
-class Sam2Service final : public v1::Sam2Service::CallbackService {
+class Sam2Service final
+    : public v1::Sam2Service::WithRawCallbackMethod_CreateVideoSession<
+          v1::Sam2Service::CallbackService> {
  public:
   explicit Sam2Service(Sam2ServiceOptions options);
 
@@ -96,8 +101,9 @@ class Sam2Service final : public v1::Sam2Service::CallbackService {
   grpc::ServerUnaryReactor* GetImageSession(
       grpc::CallbackServerContext* ctx, const v1::GetSessionRequest* request,
       v1::ImageSession* response) override;
-  grpc::ServerReadReactor<v1::CreateVideoSessionRequest>* CreateVideoSession(
-      grpc::CallbackServerContext* ctx, v1::VideoSession* response) override;
+  // Messages are CreateVideoSessionRequest, the response a VideoSession.
+  grpc::ServerReadReactor<grpc::ByteBuffer>* CreateVideoSession(
+      grpc::CallbackServerContext* ctx, grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* AppendFrames(
       grpc::CallbackServerContext* ctx, const v1::AppendFramesRequest* request,
       v1::VideoSession* response) override;

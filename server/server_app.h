@@ -63,7 +63,7 @@ absl::StatusOr<ServedModel> BuildServedModel(const LoadedModel& loaded,
 struct ServerAppOptions {
   GrpcServerOptions grpc;
   // HTTP side (/metrics, /ping, /healthz); empty: none.
-  std::string http_address = "0.0.0.0:9090";
+  std::string http_address = "127.0.0.1:9090";
   // Also serve SageMaker's POST /invocations there (server/invocations.h).
   bool invocations = true;
   // Also serve the web annotation page and its JSON API there

@@ -8,6 +8,10 @@
 // 1 naming the file); otherwise --fallback_checkpoint, the bundled
 // random-weight test model, served with a loud warning in the log and in
 // GetServerInfo, because its masks are meaningless.
+//
+// Where: the loopback interface by default; an address reachable from other
+// machines only with --insecure_listen_any, since there is no TLS and no
+// authentication yet (listen_policy.h). The log says which.
 
 #include <signal.h>
 
@@ -15,6 +19,7 @@
 #include <memory>
 #include <iostream>
 #include <string>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -25,15 +30,24 @@
 #include "model/model_loader.h"
 #include "model/precision.h"
 #include "server/allocator.h"
+#include "server/listen_policy.h"
+#include "server/protobuf_log_limit.h"
 #include "server/segment_batcher.h"
 #include "server/server_app.h"
 #include "server/thread_stacks.h"
 
-ABSL_FLAG(std::string, address, "0.0.0.0:50051",
-          "gRPC listen address host:port (port 0 picks a free port).");
-ABSL_FLAG(std::string, http_address, "0.0.0.0:9090",
+ABSL_FLAG(std::string, address, "127.0.0.1:50051",
+          "gRPC listen address host:port (port 0 picks a free port); off "
+          "the loopback interface only with --insecure_listen_any.");
+ABSL_FLAG(std::string, http_address, "127.0.0.1:9090",
           "HTTP address for /metrics (Prometheus), /ping, /healthz and "
-          "SageMaker's POST /invocations; empty disables the HTTP side.");
+          "SageMaker's POST /invocations; empty disables the HTTP side; off "
+          "the loopback interface only with --insecure_listen_any.");
+ABSL_FLAG(bool, insecure_listen_any, false,
+          "Allow --address and --http_address off the loopback interface "
+          "(e.g. 0.0.0.0): the server has no TLS and no authentication yet, "
+          "so do this only behind a proxy or a network policy (containers, "
+          "Kubernetes, SageMaker).");
 ABSL_FLAG(bool, invocations, true,
           "Serve SageMaker's POST /invocations on the HTTP side (image "
           "segmentation with stateful sessions; 6 MB bodies, 60 s limit).");
@@ -110,8 +124,28 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "SAM 2 segmentation and tracking service.\n"
       "Usage: sam2_server --checkpoint=MODEL.pt [--config=MODEL.yaml] "
-      "[--address=0.0.0.0:50051] [--http_address=0.0.0.0:9090]");
+      "[--address=127.0.0.1:50051] [--http_address=127.0.0.1:9090] "
+      "[--insecure_listen_any]");
   absl::ParseCommandLine(argc, argv);
+  // Clients can make Protobuf log (a string that is not UTF-8): bounded.
+  sam2::InstallProtobufLogLimit();
+
+  // Before anything slow: where the server may listen (listen_policy.h).
+  const bool listen_any = absl::GetFlag(FLAGS_insecure_listen_any);
+  const std::string grpc_address = absl::GetFlag(FLAGS_address);
+  const std::string http_address = absl::GetFlag(FLAGS_http_address);
+  for (const auto& [what, address] :
+       {std::pair<const char*, const std::string*>{"gRPC", &grpc_address},
+        {"HTTP", &http_address}}) {
+    if (address->empty()) continue;  // the HTTP side disabled
+    if (absl::Status s = sam2::CheckListenAddress(what, *address, listen_any);
+        !s.ok()) {
+      std::cerr << "sam2_server: " << s.message() << "\n";
+      return 2;
+    }
+    std::cerr << "sam2_server: " << sam2::DescribeListenExposure(what, *address)
+              << "\n";
+  }
 
   // Block the stop signals in every thread (gRPC's and the workers' threads
   // inherit this mask) so that only sigwait() below receives them.
@@ -159,10 +193,10 @@ int main(int argc, char** argv) {
             << absl::FormatDuration(absl::Now() - load_start) << "\n";
 
   sam2::ServerAppOptions options;
-  options.grpc.address = absl::GetFlag(FLAGS_address);
+  options.grpc.address = grpc_address;
   options.grpc.max_receive_message_bytes =
       absl::GetFlag(FLAGS_max_receive_message_bytes);
-  options.http_address = absl::GetFlag(FLAGS_http_address);
+  options.http_address = http_address;
   options.invocations = absl::GetFlag(FLAGS_invocations);
   options.web_ui = absl::GetFlag(FLAGS_web_ui);
   options.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);

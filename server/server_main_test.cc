@@ -1,7 +1,8 @@
 // Runs the real sam2_server binary: it loads the micro checkpoint, answers a
 // gRPC health check with SERVING, and exits 0 on SIGTERM; a bad checkpoint
 // or an address it cannot listen on makes it exit non-zero with a message
-// that names the problem. Under tests/util:libthread_stack_probe.so (256 KiB
+// that names the problem, and so does an address off the loopback interface
+// without --insecure_listen_any. Under tests/util:libthread_stack_probe.so (256 KiB
 // of static TLS, as OpenBLAS + LibTorch + CUDA bring on a user's machine)
 // it still serves both sides, and no thread of it has a fixed stack size.
 
@@ -25,6 +26,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -164,6 +166,48 @@ TEST(ServerMainTest, ServesHealthAndStopsCleanlyOnSigterm) {
             << " ms after SIGTERM\n";
   EXPECT_NE(err.find("tensors:    371"), std::string::npos) << err;
   EXPECT_NE(err.find("received SIGTERM"), std::string::npos) << err;
+  EXPECT_NE(err.find("gRPC on 127.0.0.1:0 (loopback only)"), std::string::npos)
+      << err;
+}
+
+// No TLS or authentication yet: an address off the loopback interface is
+// refused (exit 2, before the model is loaded) unless --insecure_listen_any
+// says so, and the log then says the API is exposed.
+TEST(ServerMainTest, ListensOffLoopbackOnlyWithTheInsecureFlag) {
+  for (const auto& [flag, address] :
+       {std::pair<std::string, std::string>{"--address", "0.0.0.0:0"},
+        {"--http_address", "[::]:0"}}) {
+    const bool grpc = flag == "--address";
+    Child c = Spawn({kServer, absl::StrCat(flag, "=", address),
+                     absl::StrCat(grpc ? "--http_address" : "--address",
+                                  "=127.0.0.1:0"),
+                     absl::StrCat("--checkpoint=", kCheckpoint)});
+    const std::string err = ReadUntil(c.err_fd, "", kStartTimeoutMs);
+    EXPECT_EQ(WaitExit(c.pid), 2) << err;
+    EXPECT_NE(err.find(absl::StrCat(grpc ? "gRPC" : "HTTP", " address ",
+                                    address, " is reachable from other "
+                                             "machines")),
+              std::string::npos)
+        << err;
+    EXPECT_NE(err.find("--insecure_listen_any"), std::string::npos) << err;
+    EXPECT_EQ(err.find("tensors:"), std::string::npos) << "loaded first: " << err;
+  }
+
+  Child c = Spawn({kServer, "--address=0.0.0.0:0", "--http_address=127.0.0.1:0",
+                   "--insecure_listen_any",
+                   absl::StrCat("--checkpoint=", kCheckpoint)});
+  const int port = ListeningPort(c);
+  ASSERT_GT(port, 0);
+  ExpectServing(port);
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  const std::string err = ReadUntil(c.err_fd, "stopped", kStartTimeoutMs);
+  EXPECT_EQ(WaitExit(c.pid), 0) << err;
+  EXPECT_NE(err.find("gRPC on 0.0.0.0:0: reachable from other machines, "
+                     "WITHOUT TLS OR AUTHENTICATION (--insecure_listen_any)"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("HTTP on 127.0.0.1:0 (loopback only)"), std::string::npos)
+      << err;
 }
 
 TEST(ServerMainTest, FailsClearlyWithoutAUsableCheckpoint) {

@@ -15,6 +15,13 @@
 namespace sam2 {
 namespace {
 
+absl::Status WrongPngSize(int64_t png_width, int64_t png_height, int64_t width,
+                          int64_t height) {
+  return absl::InvalidArgumentError(absl::StrCat("PNG mask is ", png_width,
+                                                 "x", png_height, ", expected ",
+                                                 width, "x", height));
+}
+
 // [1, ..., 1, H, W] -> [H, W]; anything else is a caller bug reported as
 // INTERNAL (masks come from the model, not from clients).
 absl::StatusOr<at::Tensor> As2d(const at::Tensor& t) {
@@ -102,12 +109,18 @@ absl::StatusOr<at::Tensor> DecodeBinaryMask(const EncodedMask& mask,
       if (header->format != ImageFormat::kPng) {
         return absl::InvalidArgumentError("a PNG mask must be a PNG file");
       }
+      // The size is known from the header: a mask of another size (sides
+      // swapped at most, by an EXIF orientation) is refused before a pixel
+      // is decoded, so a tiny PNG claiming 40 Mpx costs nothing.
+      const bool same = header->height == height && header->width == width;
+      const bool swapped = header->height == width && header->width == height;
+      if (!same && !swapped) {
+        return WrongPngSize(header->width, header->height, width, height);
+      }
       absl::StatusOr<RgbImage> image = DecodeImage(mask.data, options);
       if (!image.ok()) return image.status();
       if (image->height != height || image->width != width) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "PNG mask is ", image->width, "x", image->height, ", expected ",
-            width, "x", height));
+        return WrongPngSize(image->width, image->height, width, height);
       }
       return image->pixels.select(2, 0) != 0;
     }

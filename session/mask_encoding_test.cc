@@ -313,5 +313,22 @@ TEST(MaskEncodingTest, BadBinaryMasksAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(MaskEncodingTest, PngOfAnotherSizeIsRefusedFromItsHeader) {
+  // A PNG whose header claims 4000 x 3000 over a 4 x 3 image's data: the
+  // size is refused before decoding (which would fail on the data, or
+  // decode 12 Mpx of a tiny file that lied well).
+  std::string png = PngBytes(cv::Mat(3, 4, CV_8UC1, cv::Scalar(255)));
+  const std::string claimed("\x00\x00\x0f\xa0\x00\x00\x0b\xb8", 8);
+  png.replace(16, 8, claimed);  // IHDR width and height, big-endian
+  EncodedMask m;
+  m.encoding = MaskEncoding::kPng;
+  m.height = 3;
+  m.width = 4;
+  m.data = png;
+  const absl::Status s = DecodeBinaryMask(m, 3, 4).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "PNG mask is 4000x3000, expected 4x3");
+}
+
 }  // namespace
 }  // namespace sam2

@@ -13,10 +13,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 
 namespace sam2 {
 namespace {
+
+// Stands for the server's path of an upload in messages to the client.
+constexpr absl::string_view kUploadPlaceholder = "<upload>";
 
 absl::Status CheckConfig(const VideoSessionConfig& config) {
   if (config.long_video_window < 0 ||
@@ -70,10 +74,13 @@ absl::StatusOr<std::unique_ptr<VideoSession>> VideoSession::CreateFromFile(
       VideoFileFrameSource::Open(path, limits.frames);
   if (!source.ok()) {
     // The file is the client's upload: a file OpenCV cannot read is a bad
-    // request, whatever code the opener chose.
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot read the uploaded video: ",
-                     source.status().message()));
+    // request, whatever code the opener chose. The message goes to the
+    // client, which has no business with the server's file system: the
+    // path becomes kUploadPlaceholder.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot read the uploaded video: ",
+        absl::StrReplaceAll(source.status().message(),
+                            {{path, kUploadPlaceholder}})));
   }
   absl::StatusOr<std::unique_ptr<VideoInferenceState>> state =
       session->predictor_->InitState(*std::move(source),

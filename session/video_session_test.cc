@@ -402,11 +402,17 @@ TEST_F(VideoSessionTest, VideoFileFailuresDeleteTheFile) {
     out << std::string(4096, 'x');
   }
   ASSERT_TRUE(Exists(garbage));
-  EXPECT_EQ(VideoSession::CreateFromFile(*predictor_, garbage,
-                                         VideoSessionConfig{}, VideoSessionLimits{})
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  const absl::Status garbage_status =
+      VideoSession::CreateFromFile(*predictor_, garbage, VideoSessionConfig{},
+                                   VideoSessionLimits{})
+          .status();
+  EXPECT_EQ(garbage_status.code(), absl::StatusCode::kInvalidArgument);
+  // The client learns nothing of the server's file system.
+  EXPECT_EQ(garbage_status.message().find(garbage), absl::string_view::npos)
+      << garbage_status;
+  EXPECT_NE(garbage_status.message().find("cannot open <upload> as a video"),
+            absl::string_view::npos)
+      << garbage_status;
   EXPECT_FALSE(Exists(garbage));
   // An empty file.
   const std::string empty = TempPath("empty.avi");

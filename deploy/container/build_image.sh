@@ -86,7 +86,7 @@ trap 'buildah rm "$ctr" >/dev/null 2>&1 || true' EXIT
 buildah add "$ctr" "$WORK/rootfs.tar" / >/dev/null
 buildah config \
   --entrypoint '["/opt/sam2/bin/sam2_server"]' \
-  --cmd '["--address=0.0.0.0:50051", "--http_address=0.0.0.0:9090"]' \
+  --cmd '["--address=0.0.0.0:50051", "--http_address=0.0.0.0:9090", "--insecure_listen_any"]' \
   --env PATH=/opt/sam2/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   --env SAM2_TOOL=/opt/sam2/bin/sam2 \
   --user 10001:10001 --workingdir /var/lib/sam2 \

@@ -113,6 +113,11 @@ def parse_memory_mib(quantity):
     return float(text) / 2**20
 
 
+# Hosts sam2_server listens on without --insecure_listen_any
+# (server/listen_policy.h; the 127.0.0.0/8 range beyond 127.0.0.1 is left out).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 def flags_of(args):
     """--name=value flags of a container's args; the last one of a name wins
     (as with absl flags)."""
@@ -290,6 +295,11 @@ def check_server(c, objects, variant):
     http_port = port_of(flags.get("http_address", ":0"))
     c.expect(grpc_port == GRPC_PORT, f"--address port is {grpc_port}, not {GRPC_PORT}")
     c.expect(http_port == METRICS_PORT, f"--http_address port is {http_port}, not {METRICS_PORT}")
+    for flag in ("address", "http_address"):
+        host = flags.get(flag, "127.0.0.1:0").rsplit(":", 1)[0].strip("[]")
+        c.expect(host in LOOPBACK_HOSTS or "insecure_listen_any" in flags,
+                 f"--{flag} {flags.get(flag)} is off the loopback interface without "
+                 "--insecure_listen_any: sam2_server would refuse to start")
     ports = {p["containerPort"] for p in server.get("ports", [])}
     c.expect({grpc_port, http_port} <= ports, f"container ports {sorted(ports)} lack {grpc_port}/{http_port}")
 

@@ -74,6 +74,9 @@ broken probe-off-grpc-port base/server-statefulset.yaml \
 broken http-probe base/server-statefulset.yaml \
   '/livenessProbe:/,/periodSeconds/{s/grpc:/tcpSocket:/}' \
   "livenessProbe is not a gRPC probe on port 50051"
+broken listen-any-without-flag base/server-statefulset.yaml \
+  '/^        - --insecure_listen_any$/d' \
+  "--address 0.0.0.0:50051 is off the loopback interface without --insecure_listen_any"
 broken instance-id base/server-statefulset.yaml \
   's/--instance_id=$(POD_NAME)/--instance_id=sam2/' \
   "--instance_id is not \$(POD_NAME)"

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/client_unary_call.h>
 
 #include <chrono>
 #include <cmath>
@@ -540,6 +541,58 @@ TEST_F(LimitsTest, NonImageAndEmptyBytesAreInvalidArgument) {
   const std::string png = MicroImagePng();
   EXPECT_TRUE(HasStatus(TryCreateImage(png.substr(0, png.size() / 2)),
                         StatusCode::INVALID_ARGUMENT, "cannot decode"));
+  EXPECT_EQ(app().store().size(), 0);
+}
+
+// Request bytes that do not parse as the method's message: INVALID_ARGUMENT
+// (gRPC alone would answer UNIMPLEMENTED for a unary call, and end an upload
+// early as if the client had half-closed, creating a session of the frames
+// before the corrupt message).
+TEST_F(LimitsTest, UnparseableRequestBytesAreInvalidArgument) {
+  StartServer();
+  const std::shared_ptr<grpc::Channel> channel = server_->NewChannel();
+  auto slice_of = [](const std::string& bytes) {
+    grpc::Slice slice(bytes);
+    return grpc::ByteBuffer(&slice, 1);
+  };
+  // Field 1 (bytes image) claiming far more bytes than follow.
+  const std::string lying_length("\x0a\xff\xff\xff\xff\x0f" "abc", 9);
+  {
+    auto ctx = ContextWithDeadline();
+    grpc::ByteBuffer reply;
+    const grpc::Status s =
+        grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+            channel.get(),
+            grpc::internal::RpcMethod("/sam2.v1.Sam2Service/CreateImageSession",
+                                      grpc::internal::RpcMethod::NORMAL_RPC),
+            ctx.get(), slice_of(lying_length), &reply);
+    EXPECT_TRUE(HasStatus(s, StatusCode::INVALID_ARGUMENT,
+                          "cannot parse the request of "
+                          "/sam2.v1.Sam2Service/CreateImageSession"));
+  }
+  {
+    auto ctx = ContextWithDeadline();
+    grpc::ByteBuffer reply;
+    std::unique_ptr<grpc::ClientWriter<grpc::ByteBuffer>> writer(
+        grpc::internal::ClientWriterFactory<grpc::ByteBuffer>::Create(
+            channel.get(),
+            grpc::internal::RpcMethod("/sam2.v1.Sam2Service/CreateVideoSession",
+                                      grpc::internal::RpcMethod::CLIENT_STREAMING),
+            ctx.get(), &reply));
+    v1::CreateVideoSessionRequest config;
+    config.mutable_config();
+    v1::CreateVideoSessionRequest frame;
+    frame.set_frame(MicroVideoFrames()[0]);
+    // Field 3 (bytes frame) whose length runs past the message's end.
+    const std::string corrupt("\x1a\xff\xff\xff\xff\x0f" "jpeg", 10);
+    bool open = writer->Write(slice_of(config.SerializeAsString())) &&
+                writer->Write(slice_of(frame.SerializeAsString())) &&
+                writer->Write(slice_of(corrupt));
+    if (open) writer->Write(slice_of(frame.SerializeAsString()));
+    writer->WritesDone();
+    EXPECT_TRUE(HasStatus(writer->Finish(), StatusCode::INVALID_ARGUMENT,
+                          "cannot parse message 3 of the upload"));
+  }
   EXPECT_EQ(app().store().size(), 0);
 }
 

@@ -108,26 +108,35 @@ def launch_server(log: Path, extra_args: list[str] | None = None) -> RunningServ
     return RunningServer(process, port, log, drain)
 
 
+def stop_server(running: RunningServer) -> str | None:
+    """Stops a launched server with SIGTERM; what went wrong (with the tail
+    of its log) unless it exited 0 within STOP_TIMEOUT_S, else None."""
+    process = running.process
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return (f"sam2_server did not stop within {STOP_TIMEOUT_S} s of SIGTERM\n"
+                f"{running.log_tail()}")
+    if running.drain is not None:
+        running.drain.join(timeout=5)
+    if code != 0:
+        return f"sam2_server exited with {code} after SIGTERM\n{running.log_tail()}"
+    return None
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = launch_server(tmp_path_factory.mktemp("server") / "sam2_server.stderr")
-    process = running.process
     try:
         yield running
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            pytest.fail(f"sam2_server did not stop within {STOP_TIMEOUT_S} s of SIGTERM\n"
-                        f"{running.log_tail()}")
-        if running.drain is not None:
-            running.drain.join(timeout=5)
-        if code != 0:
-            pytest.fail(f"sam2_server exited with {code} after SIGTERM\n{running.log_tail()}")
+        complaint = stop_server(running)
+        if complaint:
+            pytest.fail(complaint)
 
 
 @pytest.fixture(scope="session")

@@ -210,6 +210,10 @@ def test_serve_entrypoint_starts_the_endpoint(tmp_path: Path) -> None:
                                        "point_labels": [1]})
         assert status == 200, out
         assert "sam2.1_micro.pt" in log.read_text()
+        # HTTP on all interfaces, as SageMaker asks, deliberately and said so.
+        assert ("HTTP on 0.0.0.0:0: reachable from other machines, WITHOUT TLS OR "
+                "AUTHENTICATION (--insecure_listen_any)") in log.read_text()
+        assert "gRPC on 127.0.0.1:0 (loopback only)" in log.read_text()
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, log.read_text()
