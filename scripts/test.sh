@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed (scripts/install.sh), then builds and runs every
-# test: `bazel test //...` (extra arguments go to bazel test), then the Python
+# test: `bazel test //...` (extra arguments go to bazel test), the sanitizer
+# runs (--config=tsan and --config=asan on the concurrent server, session
+# and client tests), then the Python
 # client's tests (pytest clients/python, against bazel-bin/server/sam2_server).
 # Ends with one line "tests: N passed, M failed": Bazel test targets plus
 # pytest test cases plus the container test (tests/deploy/container_test.sh).
@@ -20,6 +22,30 @@ rc=${PIPESTATUS[0]}
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
 failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|FLAKY|NO STATUS|INCOMPLETE|FAILED TO BUILD)' "$log")
 echo "bazel test took $(( $(date +%s) - start )) s"
+
+# Sanitizer runs (bounded: the concurrent server, session and client tests,
+# not everything): ThreadSanitizer on the in-process server with its
+# streams, batcher and web API, ASan + UBSan on the session and client
+# libraries and the HTTP server. Suppressions: tests/server/tsan_suppressions.txt,
+# each entry explained. Counted with the Bazel targets above.
+TSAN_TARGETS=(//tests/server:concurrency_test //tests/server:streaming_test
+              //server:segment_batcher_test //server:web_api_test
+              //server:http_server_test)
+ASAN_TARGETS=(//server:http_server_test //server:segment_batcher_test
+              //session:image_session_test //session:mask_encoding_test
+              //client:cli_args_test //client:session_routing_test)
+start=$(date +%s)
+for config in tsan asan; do
+  if [ "$config" = tsan ]; then targets=("${TSAN_TARGETS[@]}"); else targets=("${ASAN_TARGETS[@]}"); fi
+  sanlog=$(mktemp)
+  bazel test --config="$config" "${targets[@]}" 2>&1 | tee "$sanlog"
+  san_rc=${PIPESTATUS[0]}
+  passed=$((passed + $(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$sanlog")))
+  failed=$((failed + $(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|FLAKY|NO STATUS|INCOMPLETE|FAILED TO BUILD)' "$sanlog")))
+  rm -f "$sanlog"
+  if [ "$san_rc" -ne 0 ] && [ "$rc" -eq 0 ]; then rc=$san_rc; fi
+done
+echo "sanitizer tests took $(( $(date +%s) - start )) s"
 
 # The Python client's tests start the real server binary: build it (a no-op
 # after `bazel test //...`, which built it). Counts come from pytest's JUnit

@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
+#include "server/worker_call.h"
 #include "absl/time/clock.h"
 #include "model/image_predictor.h"
 #include "model/model_loader.h"
@@ -269,17 +269,10 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   }
 
   if (options.warm_up) {
-    absl::Notification done;
-    absl::Status warm;
     const ServedModel* served = &app->model_;
-    absl::Status submitted = pool->Submit(
-        0, absl::InfiniteFuture(),
-        [&](const absl::Status& status, const TaskContext&) {
-          warm = status.ok() ? WarmUp(*served) : status;
-          done.Notify();
-        });
-    if (!submitted.ok()) return submitted;
-    done.WaitForNotification();
+    const absl::Status warm =
+        RunOnWorker(*pool, 0, absl::InfiniteFuture(),
+                    [served] { return WarmUp(*served); }, nullptr);
     if (!warm.ok()) {
       return absl::Status(warm.code(),
                           absl::StrCat("warm-up failed: ", warm.message()));

@@ -2,10 +2,11 @@
 
 #include "server/worker_call.h"
 
+#include <condition_variable>
 #include <exception>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 
 namespace sam2 {
@@ -13,7 +14,12 @@ namespace sam2 {
 absl::Status RunOnWorker(WorkerPool& pool, int worker, absl::Time deadline,
                          const std::function<absl::Status()>& body,
                          WorkerCallTiming* timing, bool continuation) {
-  absl::Notification done;
+  // std::mutex + condition_variable, not absl::Notification: Debian's Abseil
+  // is not built with ThreadSanitizer, so tsan could not see the hand-off of
+  // `result` from the worker to this thread.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
   absl::Status result;
   WorkerCallTiming measured;
   absl::Status submitted = pool.Submit(
@@ -32,11 +38,16 @@ absl::Status RunOnWorker(WorkerPool& pool, int worker, absl::Time deadline,
         } else {
           result = status;
         }
-        done.Notify();
+        std::lock_guard<std::mutex> lock(mu);
+        done = true;
+        cv.notify_all();
       },
       continuation);
   if (!submitted.ok()) return submitted;
-  done.WaitForNotification();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+  }
   if (timing != nullptr) *timing = measured;
   return result;
 }
