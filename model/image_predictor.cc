@@ -35,55 +35,6 @@ std::vector<ImageFeatures> SplitFeatures(
   return out;
 }
 
-}  // namespace
-
-int64_t ImageFeatures::NumBytes() const {
-  int64_t n = image_embed.defined() ? image_embed.nbytes() : 0;
-  for (const at::Tensor& t : high_res_feats) n += t.nbytes();
-  return n;
-}
-
-absl::StatusOr<std::vector<ImageFeatures>> EmbedPreprocessed(
-    const Sam2Model& model, const at::Tensor& input,
-    absl::Span<const std::pair<int64_t, int64_t>> orig_hw) {
-  if (!input.defined() || input.dim() != 4 ||
-      input.size(0) != static_cast<int64_t>(orig_hw.size())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "preprocessed input must be [B, 3, S, S] with one original size per "
-        "image; got ",
-        input.defined() ? ShapeOf(input) : "nothing", " and ", orig_hw.size(),
-        " sizes"));
-  }
-  absl::StatusOr<ImageEmbedding> embedding =
-      model.image_encoder().Embed(input);
-  if (!embedding.ok()) return embedding.status();
-  try {
-    c10::InferenceMode guard;
-    return SplitFeatures(*embedding, orig_hw);
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("splitting image features: ", e.what_without_backtrace()));
-  }
-}
-
-absl::StatusOr<std::vector<ImageFeatures>> EmbedImages(
-    const Sam2Model& model, absl::Span<const at::Tensor> rgb_images) {
-  if (rgb_images.empty()) {
-    return absl::InvalidArgumentError("no image to embed");
-  }
-  absl::StatusOr<at::Tensor> input = PreprocessImageBatch(
-      std::vector<at::Tensor>(rgb_images.begin(), rgb_images.end()),
-      model.config().image_size);
-  if (!input.ok()) return input.status();
-  std::vector<std::pair<int64_t, int64_t>> orig_hw;
-  for (const at::Tensor& image : rgb_images) {
-    orig_hw.emplace_back(image.size(0), image.size(1));
-  }
-  return EmbedPreprocessed(model, *input, orig_hw);
-}
-
-namespace {
-
 // _prep_prompts plus the mask input's size check.
 absl::StatusOr<PreparedPrompts> PrepareFor(const Sam2Model& model,
                                            const ImageFeatures& features,
@@ -156,6 +107,19 @@ absl::StatusOr<Prediction> Finish(const ImagePredictorOptions& options,
   }
 }
 
+// predict() on one image's prepared prompts: decode, then post-process.
+absl::StatusOr<Prediction> PredictPrepared(
+    const Sam2Model& model, const ImagePredictorOptions& options,
+    const ImageFeatures& features, const PreparedPrompts& prepared,
+    const PredictOptions& predict_options) {
+  absl::StatusOr<MaskDecoderOutput> decoded =
+      Decode(model, features.image_embed, features.high_res_feats, prepared,
+             predict_options.multimask_output);
+  if (!decoded.ok()) return decoded.status();
+  return Finish(options, features, decoded->masks, decoded->iou_pred,
+                predict_options);
+}
+
 // Requests that can share one decoder call: one prompt set each, the same
 // number of points (box corners included), a mask input in all or none,
 // the same multimask choice and feature shapes. Padding prompts to a common
@@ -174,7 +138,54 @@ at::Tensor CatOrEmpty(const std::vector<at::Tensor>& parts) {
   return parts.empty() || !parts[0].defined() ? at::Tensor() : at::cat(parts, 0);
 }
 
+
 }  // namespace
+
+int64_t ImageFeatures::NumBytes() const {
+  int64_t n = image_embed.defined() ? image_embed.nbytes() : 0;
+  for (const at::Tensor& t : high_res_feats) n += t.nbytes();
+  return n;
+}
+
+absl::StatusOr<std::vector<ImageFeatures>> EmbedPreprocessed(
+    const Sam2Model& model, const at::Tensor& input,
+    absl::Span<const std::pair<int64_t, int64_t>> orig_hw) {
+  if (!input.defined() || input.dim() != 4 ||
+      input.size(0) != static_cast<int64_t>(orig_hw.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "preprocessed input must be [B, 3, S, S] with one original size per "
+        "image; got ",
+        input.defined() ? ShapeOf(input) : "nothing", " and ", orig_hw.size(),
+        " sizes"));
+  }
+  absl::StatusOr<ImageEmbedding> embedding =
+      model.image_encoder().Embed(input);
+  if (!embedding.ok()) return embedding.status();
+  try {
+    c10::InferenceMode guard;
+    return SplitFeatures(*embedding, orig_hw);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("splitting image features: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<std::vector<ImageFeatures>> EmbedImages(
+    const Sam2Model& model, absl::Span<const at::Tensor> rgb_images) {
+  if (rgb_images.empty()) {
+    return absl::InvalidArgumentError("no image to embed");
+  }
+  absl::StatusOr<at::Tensor> input = PreprocessImageBatch(
+      std::vector<at::Tensor>(rgb_images.begin(), rgb_images.end()),
+      model.config().image_size);
+  if (!input.ok()) return input.status();
+  std::vector<std::pair<int64_t, int64_t>> orig_hw;
+  for (const at::Tensor& image : rgb_images) {
+    orig_hw.emplace_back(image.size(0), image.size(1));
+  }
+  return EmbedPreprocessed(model, *input, orig_hw);
+}
+
 
 absl::StatusOr<Prediction> PredictMasks(const Sam2Model& model,
                                         const ImagePredictorOptions& options,
@@ -183,12 +194,7 @@ absl::StatusOr<Prediction> PredictMasks(const Sam2Model& model,
                                         const PredictOptions& predict_options) {
   absl::StatusOr<PreparedPrompts> prepared = PrepareFor(model, features, prompt);
   if (!prepared.ok()) return prepared.status();
-  absl::StatusOr<MaskDecoderOutput> decoded =
-      Decode(model, features.image_embed, features.high_res_feats, *prepared,
-             predict_options.multimask_output);
-  if (!decoded.ok()) return decoded.status();
-  return Finish(options, features, decoded->masks, decoded->iou_pred,
-                predict_options);
+  return PredictPrepared(model, options, features, *prepared, predict_options);
 }
 
 std::vector<absl::StatusOr<Prediction>> PredictMasksBatch(
@@ -225,14 +231,8 @@ std::vector<absl::StatusOr<Prediction>> PredictMasksBatch(
   for (const auto& [key, members] : groups) {
     if (members.size() == 1) {
       const size_t i = members[0];
-      absl::StatusOr<MaskDecoderOutput> decoded = Decode(
-          model, requests[i].features->image_embed,
-          requests[i].features->high_res_feats, prepared[i],
-          requests[i].options.multimask_output);
-      out[i] = decoded.ok()
-                   ? Finish(options, *requests[i].features, decoded->masks,
-                            decoded->iou_pred, requests[i].options)
-                   : absl::StatusOr<Prediction>(decoded.status());
+      out[i] = PredictPrepared(model, options, *requests[i].features,
+                               prepared[i], requests[i].options);
       continue;
     }
     absl::StatusOr<MaskDecoderOutput> decoded;
