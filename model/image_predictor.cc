@@ -138,7 +138,6 @@ at::Tensor CatOrEmpty(const std::vector<at::Tensor>& parts) {
   return parts.empty() || !parts[0].defined() ? at::Tensor() : at::cat(parts, 0);
 }
 
-
 }  // namespace
 
 int64_t ImageFeatures::NumBytes() const {
