@@ -14,12 +14,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
 
 absl::Status Internal(const char* what, const c10::Error& e) {
-  return absl::InternalError(absl::StrCat(what, ": ", e.what_without_backtrace()));
+  return TorchError(absl::StrCat(what, ": "), e);
 }
 
 // The x0, y0, x1, y1 of a crop as a float32 [1, 4] tensor.

@@ -2,6 +2,7 @@
 // See the header.
 
 #include "model/automatic_mask_generator.h"
+#include "model/torch_error.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -101,8 +102,7 @@ AutomaticMaskGenerator::Create(std::shared_ptr<const Sam2Model> model,
     return std::unique_ptr<AutomaticMaskGenerator>(new AutomaticMaskGenerator(
         std::move(model), std::move(options), std::move(grids)));
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("creating the mask generator: ",
-                                            e.what_without_backtrace()));
+    return TorchError("creating the mask generator: ", e);
   }
 }
 
@@ -154,6 +154,14 @@ absl::StatusOr<Prediction> PredictPoints(const GenerateContext& ctx,
   absl::StatusOr<Prediction> p =
       PredictMasks(*ctx.model, ctx.predictor_options, features, prompt, po);
   if (!p.ok()) return p.status();
+  // The mask filtering, boxes and NMS below run on the host.
+  try {
+    p->masks = p->masks.to(at::kCPU);
+    p->iou_predictions = p->iou_predictions.to(at::kCPU);
+    p->low_res_logits = p->low_res_logits.to(at::kCPU);
+  } catch (const c10::Error& e) {
+    return TorchError("downloading masks: ", e);
+  }
   // predict() drops a batch of one; put it back.
   if (p->masks.dim() == 3) {
     p->masks = p->masks.unsqueeze(0);
@@ -376,8 +384,7 @@ absl::StatusOr<std::vector<MaskRecord>> AutomaticMaskGenerator::Generate(
     }
     return records;
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("automatic mask generation: ",
-                                            e.what_without_backtrace()));
+    return TorchError("automatic mask generation: ", e);
   }
 }
 

@@ -2,6 +2,7 @@
 // Reference: sam2/modeling/backbones/image_encoder.py (FpnNeck).
 
 #include "model/fpn_neck.h"
+#include "model/torch_error.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -130,8 +131,7 @@ absl::StatusOr<FpnNeck::Output> FpnNeck::Forward(
     c10::InferenceMode guard;
     return ForwardUnchecked(xs);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("FpnNeck: ", e.what_without_backtrace()));
+    return TorchError("FpnNeck: ", e);
   }
 }
 

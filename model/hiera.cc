@@ -2,6 +2,7 @@
 // Reference: sam2/modeling/backbones/hieradet.py, backbones/utils.py.
 
 #include "model/hiera.h"
+#include "model/torch_error.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -243,8 +244,7 @@ absl::StatusOr<at::Tensor> Hiera::PosEmbed(int64_t h, int64_t w) const {
     c10::InferenceMode guard;
     return PosEmbedUnchecked(h, w);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("Hiera: ", e.what_without_backtrace()));
+    return TorchError("Hiera: ", e);
   }
 }
 
@@ -280,8 +280,7 @@ absl::StatusOr<std::vector<at::Tensor>> Hiera::Forward(
     c10::InferenceMode guard;
     return ForwardUnchecked(image.to(at::kFloat));
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("Hiera: ", e.what_without_backtrace()));
+    return TorchError("Hiera: ", e);
   }
 }
 

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/module_weights.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 
@@ -116,8 +117,7 @@ absl::StatusOr<BackboneOutput> ImageEncoder::Forward(
     c10::InferenceMode guard;
     return ForwardUnchecked(image.to(at::kFloat));
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("ImageEncoder: ", e.what_without_backtrace()));
+    return TorchError("ImageEncoder: ", e);
   }
 }
 
@@ -128,8 +128,7 @@ absl::StatusOr<BackboneOutput> ImageEncoder::ForwardImage(
     c10::InferenceMode guard;
     return ForwardImageUnchecked(image.to(at::kFloat));
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("ImageEncoder: ", e.what_without_backtrace()));
+    return TorchError("ImageEncoder: ", e);
   }
 }
 
@@ -154,8 +153,7 @@ absl::StatusOr<ImageEmbedding> ImageEncoder::Embed(
     }
     return emb;
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("ImageEncoder: ", e.what_without_backtrace()));
+    return TorchError("ImageEncoder: ", e);
   }
 }
 

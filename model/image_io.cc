@@ -3,6 +3,7 @@
 // HWC). See the header for the checks and the deliberate differences.
 
 #include "model/image_io.h"
+#include "model/torch_error.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -318,8 +319,7 @@ absl::StatusOr<RgbImage> DecodeImage(absl::string_view bytes,
         "cannot decode the ", ImageFormatName(info->format),
         " image: ", e.what()));
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("allocating the decoded image: ",
-                                            e.what_without_backtrace()));
+    return TorchError("allocating the decoded image: ", e);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("decoding the image: ",
                                             e.what()));

@@ -11,6 +11,8 @@
 #include "model/image_transforms.h"
 #include "model/mask_postprocess.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
+#include "model/device.h"
 
 namespace sam2 {
 namespace {
@@ -46,6 +48,16 @@ absl::StatusOr<PreparedPrompts> PrepareFor(const Sam2Model& model,
   absl::StatusOr<PreparedPrompts> prepared = PreparePrompts(
       prompt, features.orig_h, features.orig_w, model.config().image_size);
   if (!prepared.ok()) return prepared.status();
+  try {
+    // Prepared on the host (their checks read values); decoded on the
+    // features' device.
+    const c10::Device device = features.image_embed.device();
+    prepared->point_coords = ToDevice(prepared->point_coords, device);
+    prepared->point_labels = ToDevice(prepared->point_labels, device);
+    prepared->mask_input = ToDevice(prepared->mask_input, device);
+  } catch (const c10::Error& e) {
+    return TorchError("uploading the prompts: ", e);
+  }
   const PromptEncoder& prompt_encoder = model.prompt_encoder();
   if (prepared->mask_input.defined() &&
       (prepared->mask_input.size(-1) != prompt_encoder.mask_input_size() ||
@@ -102,8 +114,7 @@ absl::StatusOr<Prediction> Finish(const ImagePredictorOptions& options,
     }
     return out;
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("finishing masks: ", e.what_without_backtrace()));
+    return TorchError("finishing masks: ", e);
   }
 }
 
@@ -157,15 +168,19 @@ absl::StatusOr<std::vector<ImageFeatures>> EmbedPreprocessed(
         input.defined() ? ShapeOf(input) : "nothing", " and ", orig_hw.size(),
         " sizes"));
   }
-  absl::StatusOr<ImageEmbedding> embedding =
-      model.image_encoder().Embed(input);
+  absl::StatusOr<ImageEmbedding> embedding = [&]() -> absl::StatusOr<ImageEmbedding> {
+    try {
+      return model.image_encoder().Embed(ToDevice(input, model.device()));
+    } catch (const c10::Error& e) {
+      return TorchError("uploading the image: ", e);
+    }
+  }();
   if (!embedding.ok()) return embedding.status();
   try {
     c10::InferenceMode guard;
     return SplitFeatures(*embedding, orig_hw);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("splitting image features: ", e.what_without_backtrace()));
+    return TorchError("splitting image features: ", e);
   }
 }
 
@@ -261,8 +276,7 @@ std::vector<absl::StatusOr<Prediction>> PredictMasksBatch(
       decoded = Decode(model, at::cat(embeds, 0), high_res, batch,
                        requests[members[0]].options.multimask_output);
     } catch (const c10::Error& e) {
-      decoded = absl::InternalError(absl::StrCat(
-          "batching decoder inputs: ", e.what_without_backtrace()));
+      decoded = TorchError("batching decoder inputs: ", e);
     }
     for (size_t k = 0; k < members.size(); ++k) {
       const size_t i = members[k];

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -68,8 +69,7 @@ absl::StatusOr<at::Tensor> PreprocessImage(const at::Tensor& rgb,
     c10::InferenceMode guard;
     return PreprocessUnchecked(rgb, image_size);
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("preprocessing the image: ",
-                                            e.what_without_backtrace()));
+    return TorchError("preprocessing the image: ", e);
   }
 }
 
@@ -104,8 +104,7 @@ absl::StatusOr<at::Tensor> PreprocessImageBatch(
     }
     return at::cat(inputs, 0);
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("preprocessing the image batch: ",
-                                            e.what_without_backtrace()));
+    return TorchError("preprocessing the image batch: ", e);
   }
 }
 

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "model/prompt_encoder.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -104,8 +105,7 @@ absl::StatusOr<MaskDecoder> MaskDecoder::Create(const Sam2Config& config,
         d.pred_obj_scores_ ? at::cat({obj_score_token, iou_token, mask_tokens}, 0)
                            : at::cat({iou_token, mask_tokens}, 0);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("mask decoder: ", e.what_without_backtrace()));
+    return TorchError("mask decoder: ", e);
   }
   d.token_offset_ = d.pred_obj_scores_ ? 1 : 0;
   return d;
@@ -292,8 +292,7 @@ absl::StatusOr<MaskDecoderOutput> MaskDecoder::Forward(
     out.object_score_logits = p->object_score_logits;
     return out;
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("mask decoder failed: ", e.what_without_backtrace()));
+    return TorchError("mask decoder failed: ", e);
   }
 }
 

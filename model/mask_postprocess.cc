@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -151,8 +152,7 @@ absl::StatusOr<ConnectedComponents> GetConnectedComponents(
     c10::InferenceMode guard;
     return ComponentsUnchecked(mask);
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("connected components: ",
-                                            e.what_without_backtrace()));
+    return TorchError("connected components: ", e);
   } catch (const cv::Exception& e) {
     return absl::InternalError(
         absl::StrCat("connected components: ", e.what()));
@@ -187,8 +187,7 @@ absl::StatusOr<at::Tensor> PostprocessMasks(const at::Tensor& low_res_logits,
     return PostprocessUnchecked(low_res_logits, orig_h, orig_w, max_hole_area,
                                 max_sprinkle_area, mask_threshold);
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("postprocessing masks: ",
-                                            e.what_without_backtrace()));
+    return TorchError("postprocessing masks: ", e);
   } catch (const cv::Exception& e) {
     return absl::InternalError(
         absl::StrCat("postprocessing masks: ", e.what()));
@@ -217,8 +216,7 @@ absl::StatusOr<at::Tensor> FillHolesInMaskScores(const at::Tensor& mask,
     if (!is_hole.ok()) return is_hole.status();
     return at::where(*is_hole, kFilledHoleScore, mask);
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("filling mask holes: ",
-                                            e.what_without_backtrace()));
+    return TorchError("filling mask holes: ", e);
   } catch (const cv::Exception& e) {
     return absl::InternalError(absl::StrCat("filling mask holes: ", e.what()));
   }

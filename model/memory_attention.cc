@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -115,10 +116,10 @@ absl::StatusOr<RoPEAttention> RoPEAttention::Load(
     c10::InferenceMode guard;
     a.cis_ = ComputeAxialCis(a.internal_dim_ / a.num_heads_,
                              config.feat_sizes[0], config.feat_sizes[1],
-                             a.theta_);
+                             a.theta_)
+                 .to(a.q_proj_.weight.device());
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat(where, ": ", e.what_without_backtrace()));
+    return TorchError(absl::StrCat(where, ": "), e);
   }
   return a;
 }
@@ -157,7 +158,8 @@ at::Tensor RoPEAttention::CisFor(int64_t nq) const {
   if (nq == cis_.size(0)) return cis_;
   const int64_t side = SquareSide(nq);
   TORCH_CHECK(side > 0, "RoPE: ", nq, " tokens do not form a square grid");
-  return ComputeAxialCis(internal_dim_ / num_heads_, side, side, theta_);
+  return ComputeAxialCis(internal_dim_ / num_heads_, side, side, theta_)
+      .to(cis_.device());
 }
 
 at::Tensor RoPEAttention::Run(const at::Tensor& q_in, const at::Tensor& k_in,
@@ -214,8 +216,7 @@ absl::StatusOr<at::Tensor> RoPEAttention::Forward(
     return Run(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat),
                num_k_exclude_rope);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("RoPE attention: ", e.what_without_backtrace()));
+    return TorchError("RoPE attention: ", e);
   }
 }
 
@@ -393,8 +394,7 @@ absl::StatusOr<at::Tensor> MemoryAttention::Forward(
     // Back to sequence-first.
     return TwoWayLayerNorm(output, norm_).transpose(0, 1);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("memory attention: ", e.what_without_backtrace()));
+    return TorchError("memory attention: ", e);
   }
 }
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "model/prompt_encoder.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -222,8 +223,7 @@ absl::StatusOr<MemoryEncoderOutput> MemoryEncoder::Forward(
     out.vision_features = std::move(x);
     return out;
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("memory encoder: ", e.what_without_backtrace()));
+    return TorchError("memory encoder: ", e);
   }
 }
 

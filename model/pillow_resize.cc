@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -223,8 +224,7 @@ absl::StatusOr<at::Tensor> PillowBicubicResize(const at::Tensor& image,
   try {
     return ResizeUnchecked(image, out_h, out_w, order);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("Pillow resize failed: ", e.what_without_backtrace()));
+    return TorchError("Pillow resize failed: ", e);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("Pillow resize failed: ", e.what()));
   }

@@ -2,6 +2,7 @@
 // Reference: sam2/modeling/position_encoding.py, sam2/modeling/sam2_utils.py.
 
 #include "model/position_encoding.h"
+#include "model/torch_error.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -85,8 +86,7 @@ absl::StatusOr<at::Tensor> PositionEmbeddingSine::Forward(
     c10::InferenceMode guard;
     return Encode(x.size(0), x.size(2), x.size(3), x.device());
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("PositionEmbeddingSine: ", e.what_without_backtrace()));
+    return TorchError("PositionEmbeddingSine: ", e);
   }
 }
 
@@ -106,8 +106,7 @@ absl::StatusOr<at::Tensor> Get1dSinePe(const at::Tensor& pos_inds, int64_t dim,
     at::Tensor p = pos_inds.unsqueeze(-1).div(dim_t);
     return at::cat({p.sin(), p.cos()}, -1);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("get_1d_sine_pe: ", e.what_without_backtrace()));
+    return TorchError("get_1d_sine_pe: ", e);
   }
 }
 

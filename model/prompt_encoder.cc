@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -119,8 +120,7 @@ absl::StatusOr<PromptEncoder> PromptEncoder::Create(const Sam2Config& config,
         enc.pe_layer_.Grid(enc.embedding_size_, enc.embedding_size_)
             .unsqueeze(0);
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("prompt encoder: ",
-                                            e.what_without_backtrace()));
+    return TorchError("prompt encoder: ", e);
   }
   return enc;
 }
@@ -208,8 +208,7 @@ absl::StatusOr<PromptEmbeddings> PromptEncoder::Forward(
     }
     return out;
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("prompt encoder failed: ",
-                                            e.what_without_backtrace()));
+    return TorchError("prompt encoder failed: ", e);
   }
 }
 

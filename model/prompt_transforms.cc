@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -94,8 +95,7 @@ absl::StatusOr<at::Tensor> TransformCoords(const at::Tensor& coords,
     return TransformCoordsUnchecked(coords, normalize, orig_h, orig_w,
                                     resolution);
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("transforming coordinates: ",
-                                            e.what_without_backtrace()));
+    return TorchError("transforming coordinates: ", e);
   }
 }
 
@@ -127,8 +127,7 @@ absl::StatusOr<at::Tensor> TransformBoxes(const at::Tensor& boxes,
     return TransformCoordsUnchecked(boxes.reshape({-1, 2, 2}), normalize,
                                     orig_h, orig_w, resolution);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("transforming boxes: ", e.what_without_backtrace()));
+    return TorchError("transforming boxes: ", e);
   }
 }
 
@@ -242,8 +241,7 @@ absl::StatusOr<PreparedPrompts> PreparePrompts(const ImagePromptInput& input,
     out.repeat_image = coords.defined() && coords.size(0) > 1;
     return out;
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("preparing prompts: ", e.what_without_backtrace()));
+    return TorchError("preparing prompts: ", e);
   }
 }
 
@@ -255,8 +253,7 @@ absl::StatusOr<at::Tensor> ClampLowResLogits(const at::Tensor& low_res) {
     c10::InferenceMode guard;
     return at::clamp(low_res, -kLowResLogitsClamp, kLowResLogitsClamp);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("clamping logits: ", e.what_without_backtrace()));
+    return TorchError("clamping logits: ", e);
   }
 }
 

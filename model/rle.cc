@@ -3,6 +3,7 @@
 // the header.
 
 #include "model/rle.h"
+#include "model/torch_error.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -117,8 +118,7 @@ absl::StatusOr<std::vector<Rle>> MasksToRle(const at::Tensor& masks) {
     }
     return out;
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("encoding masks: ", e.what_without_backtrace()));
+    return TorchError("encoding masks: ", e);
   }
 }
 
@@ -146,8 +146,7 @@ absl::StatusOr<at::Tensor> RleToMask(const Rle& rle) {
     }
     return cols.t().contiguous();
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("decoding RLE: ", e.what_without_backtrace()));
+    return TorchError("decoding RLE: ", e);
   }
 }
 

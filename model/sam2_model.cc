@@ -4,15 +4,19 @@
 
 namespace sam2 {
 
-Sam2Model::Sam2Model(Sam2Config config, ImageEncoder image_encoder,
-                     PromptEncoder prompt_encoder, MaskDecoder mask_decoder)
+Sam2Model::Sam2Model(Sam2Config config, c10::Device device,
+                     ImageEncoder image_encoder, PromptEncoder prompt_encoder,
+                     MaskDecoder mask_decoder)
     : config_(std::move(config)),
+      device_(device),
       image_encoder_(std::move(image_encoder)),
       prompt_encoder_(std::move(prompt_encoder)),
       mask_decoder_(std::move(mask_decoder)) {}
 
 absl::StatusOr<std::shared_ptr<const Sam2Model>> Sam2Model::Create(
     const Sam2Config& config, const StateDict& weights) {
+  absl::StatusOr<c10::Device> device = weights.Device();
+  if (!device.ok()) return device.status();
   absl::StatusOr<ImageEncoder> image_encoder =
       ImageEncoder::Create(config, weights);
   if (!image_encoder.ok()) return image_encoder.status();
@@ -23,7 +27,7 @@ absl::StatusOr<std::shared_ptr<const Sam2Model>> Sam2Model::Create(
       MaskDecoder::Create(config, weights);
   if (!mask_decoder.ok()) return mask_decoder.status();
   return std::shared_ptr<const Sam2Model>(new Sam2Model(
-      config, *std::move(image_encoder), *std::move(prompt_encoder),
+      config, *device, *std::move(image_encoder), *std::move(prompt_encoder),
       *std::move(mask_decoder)));
 }
 

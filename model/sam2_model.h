@@ -26,21 +26,27 @@ namespace sam2 {
 
 class Sam2Model {
  public:
-  // Builds every module from `weights` (float32 copies of other dtypes).
-  // INVALID_ARGUMENT names the first missing or mis-shaped tensor.
+  // Builds every module from `weights` (float32 copies of other dtypes), on
+  // the device the weights are on (StateDict::To moves them first).
+  // INVALID_ARGUMENT names the first missing or mis-shaped tensor, or
+  // weights spread over two devices.
   static absl::StatusOr<std::shared_ptr<const Sam2Model>> Create(
       const Sam2Config& config, const StateDict& weights);
 
   const Sam2Config& config() const { return config_; }
+  // Where the weights are, and so where every forward pass runs: callers
+  // pass host tensors, the model's entry points upload them (device.h).
+  c10::Device device() const { return device_; }
   const ImageEncoder& image_encoder() const { return image_encoder_; }
   const PromptEncoder& prompt_encoder() const { return prompt_encoder_; }
   const MaskDecoder& mask_decoder() const { return mask_decoder_; }
 
  private:
-  Sam2Model(Sam2Config config, ImageEncoder image_encoder,
+  Sam2Model(Sam2Config config, c10::Device device, ImageEncoder image_encoder,
             PromptEncoder prompt_encoder, MaskDecoder mask_decoder);
 
   Sam2Config config_;
+  c10::Device device_;
   ImageEncoder image_encoder_;
   PromptEncoder prompt_encoder_;
   MaskDecoder mask_decoder_;

@@ -17,6 +17,7 @@ TEST(Sam2ModelTest, BuildsFromTheMicroCheckpoint) {
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ((*model)->config().image_size, 512);
   EXPECT_EQ((*model)->prompt_encoder().mask_input_size(), 128);
+  EXPECT_EQ((*model)->device(), c10::Device(c10::kCPU));
 }
 
 TEST(Sam2ModelTest, NamesAMissingTensor) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "model/module_weights.h"
 #include "model/position_encoding.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -245,13 +246,14 @@ at::Tensor Sam2Tracker::PrepareMemoryConditionedFeatures(
           const int64_t t_diff_max = max_ptrs - 1;
           const int64_t tpos_dim =
               config_.proj_tpos_enc_in_obj_ptrs ? c : mem_dim;
-          at::Tensor pos = at::tensor(positions, at::kLong).to(at::kFloat) /
-                           static_cast<double>(t_diff_max);
+          at::Tensor pos =
+              at::tensor(positions, at::kLong).to(obj_ptrs.device(), at::kFloat) /
+              static_cast<double>(t_diff_max);
           obj_pos = OrFail(Get1dSinePe(pos, tpos_dim));
           if (obj_ptr_tpos_proj_) obj_pos = (*obj_ptr_tpos_proj_)(obj_pos);
           obj_pos = obj_pos.unsqueeze(1).expand({-1, b, mem_dim});
         } else {
-          obj_pos = at::zeros({n, b, mem_dim});
+          obj_pos = at::zeros({n, b, mem_dim}, obj_ptrs.options());
         }
         if (mem_dim < c) {
           obj_ptrs = obj_ptrs.reshape({-1, b, c / mem_dim, mem_dim})
@@ -319,8 +321,7 @@ absl::StatusOr<std::pair<at::Tensor, at::Tensor>> Sam2Tracker::EncodeNewMemory(
     return EncodeNewMemoryUnchecked(features, pred_masks_high_res,
                                     object_score_logits, is_mask_from_pts);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("encoding memory: ", e.what_without_backtrace()));
+    return TorchError("encoding memory: ", e);
   }
 }
 
@@ -389,8 +390,7 @@ absl::StatusOr<FrameOutput> Sam2Tracker::TrackStep(
     c10::InferenceMode guard;
     return TrackStepUnchecked(input);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("track step: ", e.what_without_backtrace()));
+    return TorchError("track step: ", e);
   }
 }
 

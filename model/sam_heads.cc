@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "model/module_weights.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -80,8 +81,9 @@ SamHeadsOutput SamHeads::ForwardUnchecked(
   at::Tensor coords = point_coords;
   at::Tensor labels = point_labels;
   if (!coords.defined()) {
-    coords = at::zeros({b, 1, 2});
-    labels = -at::ones({b, 1}, at::kInt);
+    const at::TensorOptions on = backbone_features.options();
+    coords = at::zeros({b, 1, 2}, on.dtype(at::kFloat));
+    labels = -at::ones({b, 1}, on.dtype(at::kInt));
   }
   at::Tensor mask_prompt;
   if (mask_inputs.defined()) {
@@ -168,8 +170,7 @@ absl::StatusOr<SamHeadsOutput> SamHeads::Forward(
     return ForwardUnchecked(backbone_features, point_coords, point_labels,
                             mask_inputs, high_res_features, multimask_output);
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("SAM heads: ", e.what_without_backtrace()));
+    return TorchError("SAM heads: ", e);
   }
 }
 
@@ -191,10 +192,10 @@ absl::StatusOr<SamHeadsOutput> SamHeads::UseMaskAsOutput(
     out.low_res_masks = ResizeAntialias(out.high_res_masks,
                                         out.high_res_masks.size(-2) / 4,
                                         out.high_res_masks.size(-1) / 4);
-    out.ious = at::ones({b, 1});
+    out.ious = at::ones({b, 1}, mask.options().dtype(at::kFloat));
     at::Tensor obj_ptr;
     if (!use_obj_ptrs_in_encoder_) {
-      obj_ptr = at::zeros({b, hidden_dim_});
+      obj_ptr = at::zeros({b, hidden_dim_}, mask.options().dtype(at::kFloat));
     } else {
       const at::Tensor downsampled =
           at::conv2d(mask, mask_downsample_w_, mask_downsample_b_,
@@ -213,8 +214,7 @@ absl::StatusOr<SamHeadsOutput> SamHeads::UseMaskAsOutput(
     out.high_res_multimasks = out.high_res_masks;
     return out;
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("mask as output: ", e.what_without_backtrace()));
+    return TorchError("mask as output: ", e);
   }
 }
 

@@ -31,12 +31,12 @@ absl::StatusOr<std::unique_ptr<SpillFile>> SpillFile::Create(
 SpillFile::~SpillFile() { close(fd_); }
 
 absl::StatusOr<SpillRef> SpillFile::Write(const at::Tensor& t) {
-  if (!t.defined() || !t.device().is_cpu()) {
-    return absl::InvalidArgumentError("only defined CPU tensors can be spilled");
+  if (!t.defined()) {
+    return absl::InvalidArgumentError("an undefined tensor cannot be spilled");
   }
   at::Tensor c;
   try {
-    c = t.contiguous();
+    c = t.to(at::kCPU).contiguous();
   } catch (const c10::Error& e) {
     return absl::InternalError(e.what_without_backtrace());
   }

@@ -39,7 +39,8 @@ class SpillFile {
   SpillFile(const SpillFile&) = delete;
   SpillFile& operator=(const SpillFile&) = delete;
 
-  // Appends a (CPU, any layout) tensor's values.
+  // Appends a tensor's values (any layout; a device tensor is copied to
+  // the host first).
   absl::StatusOr<SpillRef> Write(const at::Tensor& t);
   // Reads a tensor written earlier.
   absl::StatusOr<at::Tensor> Read(const SpillRef& ref) const;

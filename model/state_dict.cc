@@ -37,4 +37,27 @@ int64_t StateDict::NumBytes() const {
   return n;
 }
 
+absl::StatusOr<c10::Device> StateDict::Device() const {
+  if (entries_.empty()) return c10::Device(c10::kCPU);
+  const c10::Device first = entries_.front().tensor.device();
+  for (const NamedTensor& e : entries_) {
+    if (e.tensor.device() != first) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "weights on two devices: '", entries_.front().name, "' on ",
+          first.str(), ", '", e.name, "' on ", e.tensor.device().str()));
+    }
+  }
+  return first;
+}
+
+StateDict StateDict::To(c10::Device device) const {
+  StateDict out;
+  out.entries_.reserve(entries_.size());
+  for (const NamedTensor& e : entries_) {
+    out.entries_.push_back({e.name, e.tensor.to(device)});
+  }
+  out.index_ = index_;
+  return out;
+}
+
 }  // namespace sam2

@@ -17,6 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace sam2 {
@@ -50,6 +51,15 @@ class StateDict {
   int64_t NumParameters() const;
   // Sum of nbytes() over all tensors.
   int64_t NumBytes() const;
+
+  // The one device every tensor is on (the CPU for an empty dict);
+  // INVALID_ARGUMENT naming two tensors on different devices.
+  absl::StatusOr<c10::Device> Device() const;
+
+  // A copy with every tensor on `device` (sharing storage with this one
+  // where a tensor is already there). May throw c10::Error (out of device
+  // memory); callers at the model/ boundary convert it (torch_error.h).
+  StateDict To(c10::Device device) const;
 
  private:
   std::vector<NamedTensor> entries_;

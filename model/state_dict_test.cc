@@ -31,5 +31,34 @@ TEST(StateDictTest, RejectsDuplicatesAndUndefined) {
   EXPECT_EQ(sd.size(), 1u);
 }
 
+TEST(StateDictTest, MovesToADeviceKeepingNamesAndOrder) {
+  StateDict sd;
+  EXPECT_EQ(*sd.Device(), c10::Device(c10::kCPU));
+  ASSERT_TRUE(sd.Add("w", at::ones({2, 2})).ok());
+  ASSERT_TRUE(sd.Add("b", at::zeros({2})).ok());
+  EXPECT_EQ(*sd.Device(), c10::Device(c10::kCPU));
+  // The meta device stands in for a GPU on a machine without one.
+  const StateDict moved = sd.To(c10::Device(c10::kMeta));
+  EXPECT_EQ(*moved.Device(), c10::Device(c10::kMeta));
+  ASSERT_EQ(moved.size(), 2u);
+  EXPECT_EQ(moved.entries()[1].name, "b");
+  ASSERT_NE(moved.Find("w"), nullptr);
+  EXPECT_TRUE(moved.Find("w")->is_meta());
+  EXPECT_EQ(moved.Find("w")->sizes(), at::IntArrayRef({2, 2}));
+  // Already there: the same storage, no copy.
+  const StateDict same = sd.To(c10::Device(c10::kCPU));
+  EXPECT_TRUE(same.Find("w")->is_same(*sd.Find("w")));
+}
+
+TEST(StateDictTest, WeightsOnTwoDevicesAreRefused) {
+  StateDict sd;
+  ASSERT_TRUE(sd.Add("w", at::ones({2})).ok());
+  ASSERT_TRUE(sd.Add("m", at::ones({2}, at::TensorOptions().device(at::kMeta))).ok());
+  absl::StatusOr<c10::Device> d = sd.Device();
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().message(),
+            "weights on two devices: 'w' on cpu, 'm' on meta");
+}
+
 }  // namespace
 }  // namespace sam2

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -258,8 +259,7 @@ absl::StatusOr<TwoWayTransformerOutput> TwoWayTransformer::Forward(
     queries = TwoWayLayerNorm(queries, norm_final_attn_);
     return TwoWayTransformerOutput{queries, keys};
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("two-way transformer failed: ", e.what_without_backtrace()));
+    return TorchError("two-way transformer failed: ", e);
   }
 }
 

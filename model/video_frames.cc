@@ -29,6 +29,7 @@
 #include "model/image_transforms.h"
 #include "model/pillow_resize.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
 
 namespace sam2 {
 namespace {
@@ -154,8 +155,7 @@ absl::StatusOr<at::Tensor> PreprocessVideoFrame(const at::Tensor& rgb_u8_hwc,
     }
     return out;
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat(
-        "video frame preprocessing failed: ", e.what_without_backtrace()));
+    return TorchError("video frame preprocessing failed: ", e);
   } catch (const std::exception& e) {
     return absl::InternalError(
         absl::StrCat("video frame preprocessing failed: ", e.what()));
@@ -430,8 +430,7 @@ absl::StatusOr<int64_t> InMemoryFrameSource::AppendFrame(
   try {
     copy = rgb_u8_hwc.to(at::kCPU).contiguous().clone();
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("copying a video frame failed: ",
-                                            e.what_without_backtrace()));
+    return TorchError("copying a video frame failed: ", e);
   }
   absl::MutexLock lock(&mu_);
   const int64_t n = static_cast<int64_t>(frames_.size());

@@ -11,6 +11,8 @@
 #include "absl/strings/str_join.h"
 #include "model/mask_postprocess.h"
 #include "model/tensor_checks.h"
+#include "model/torch_error.h"
+#include "model/device.h"
 
 namespace sam2 {
 namespace {
@@ -41,8 +43,7 @@ auto Guard(const char* what, F&& body) -> decltype(body()) {
     c10::InferenceMode guard;
     return body();
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat(what, ": ", e.what_without_backtrace()));
+    return TorchError(absl::StrCat(what, ": "), e);
   }
 }
 
@@ -79,9 +80,10 @@ int64_t VideoInferenceState::NumBytes() const {
   return n;
 }
 
-VideoPredictor::VideoPredictor(Sam2Config config, ImageEncoder encoder,
-                               Sam2Tracker tracker)
+VideoPredictor::VideoPredictor(Sam2Config config, c10::Device device,
+                               ImageEncoder encoder, Sam2Tracker tracker)
     : config_(std::move(config)),
+      device_(device),
       encoder_(std::move(encoder)),
       tracker_(std::move(tracker)) {}
 
@@ -95,12 +97,14 @@ absl::StatusOr<std::shared_ptr<const VideoPredictor>> VideoPredictor::Create(
         "clear_non_cond_mem_around_input are not supported (all off in the "
         "official configs)");
   }
+  absl::StatusOr<c10::Device> device = weights.Device();
+  if (!device.ok()) return device.status();
   absl::StatusOr<ImageEncoder> encoder = ImageEncoder::Create(config, weights);
   if (!encoder.ok()) return encoder.status();
   absl::StatusOr<Sam2Tracker> tracker = Sam2Tracker::Create(config, weights);
   if (!tracker.ok()) return tracker.status();
-  return std::shared_ptr<const VideoPredictor>(
-      new VideoPredictor(config, *std::move(encoder), *std::move(tracker)));
+  return std::shared_ptr<const VideoPredictor>(new VideoPredictor(
+      config, *device, *std::move(encoder), *std::move(tracker)));
 }
 
 absl::StatusOr<std::unique_ptr<VideoInferenceState>> VideoPredictor::InitState(
@@ -158,8 +162,11 @@ absl::StatusOr<const TrackingFeatures*> VideoPredictor::GetFeatures(
   }
   absl::StatusOr<at::Tensor> image = state.frames_->Get(frame_idx);
   if (!image.ok()) return image.status();
-  absl::StatusOr<BackboneOutput> out =
-      encoder_.ForwardImage(image->unsqueeze(0));
+  absl::StatusOr<at::Tensor> input = Guard("uploading a frame", [&]() {
+    return absl::StatusOr<at::Tensor>(ToDevice(image->unsqueeze(0), device_));
+  });
+  if (!input.ok()) return input.status();
+  absl::StatusOr<BackboneOutput> out = encoder_.ForwardImage(*input);
   if (!out.ok()) return out.status();
   state.features_.emplace_front(
       frame_idx, TrackingFeatures{out->backbone_fpn, out->vision_pos_enc});
@@ -254,7 +261,8 @@ absl::StatusOr<VideoFrameMasks> VideoPredictor::ConsolidateAtVideoRes(
     VideoFrameMasks out;
     out.frame_idx = frame_idx;
     out.obj_ids = state.obj_ids_;
-    out.masks = at::full({n, 1, h, w}, kNoObjScore);
+    out.masks = at::full({n, 1, h, w}, kNoObjScore,
+                         at::TensorOptions().dtype(at::kFloat).device(device_));
     // The reference keeps no consolidated scores; missing objects get its
     // earlier placeholder (kMissingObjectScoreLogit, see the header).
     out.object_score_logits =
@@ -389,8 +397,12 @@ absl::StatusOr<VideoFrameMasks> VideoPredictor::AddNewPointsOrBox(
       scaled = scaled / at::tensor({static_cast<float>(state.video_width()),
                                     static_cast<float>(state.video_height())});
     }
-    coords = (scaled * static_cast<double>(config_.image_size)).unsqueeze(0);
-    point_labels = at::cat(lab, 0).unsqueeze(0);
+    // Checked and scaled on the host (the .item() checks above would each
+    // be a device sync); the tracker gets them on its device.
+    coords = ToDevice(
+        (scaled * static_cast<double>(config_.image_size)).unsqueeze(0),
+        device_);
+    point_labels = ToDevice(at::cat(lab, 0).unsqueeze(0), device_);
     return absl::OkStatus();
   });
   if (!checked.ok()) return checked;
@@ -436,7 +448,7 @@ absl::StatusOr<VideoFrameMasks> VideoPredictor::AddNewMask(
           m = at::_upsample_bilinear2d_aa(m, {s, s}, /*align_corners=*/false);
           m = (m >= 0.5).to(at::kFloat);
         }
-        return m;
+        return ToDevice(m, device_);
       });
   if (!mask_inputs.ok()) return mask_inputs.status();
   const int obj_idx = ObjIdToIdx(state, obj_id);
@@ -714,7 +726,11 @@ absl::StatusOr<at::Tensor> VideoPredictor::PredMasks(
     const VideoInferenceState& state, const FrameOutput& out) const {
   if (out.pred_masks.defined()) return out.pred_masks;
   if (out.pred_masks_spill && state.spill_) {
-    return state.spill_->Read(*out.pred_masks_spill);
+    absl::StatusOr<at::Tensor> read = state.spill_->Read(*out.pred_masks_spill);
+    if (!read.ok()) return read.status();
+    return Guard("uploading spilled masks", [&]() {
+      return absl::StatusOr<at::Tensor>(ToDevice(*read, device_));
+    });
   }
   return absl::InternalError("a frame output lost its mask logits");
 }

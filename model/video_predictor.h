@@ -242,9 +242,14 @@ class VideoPredictor {
   void ResetState(VideoInferenceState& state) const;
 
   const Sam2Config& config() const { return config_; }
+  // Where the weights and every session's tracking state live (the
+  // weights' device, see Sam2Model::device); frames and prompts arrive as
+  // host tensors and are uploaded here, results stay on it.
+  c10::Device device() const { return device_; }
 
  private:
-  VideoPredictor(Sam2Config config, ImageEncoder encoder, Sam2Tracker tracker);
+  VideoPredictor(Sam2Config config, c10::Device device, ImageEncoder encoder,
+                 Sam2Tracker tracker);
 
   int ObjIdToIdx(VideoInferenceState& state, int64_t obj_id) const;
   absl::StatusOr<const TrackingFeatures*> GetFeatures(VideoInferenceState& state,
@@ -285,6 +290,7 @@ class VideoPredictor {
                                        const FrameOutput& out) const;
 
   Sam2Config config_;
+  c10::Device device_;
   ImageEncoder encoder_;
   Sam2Tracker tracker_;
 };

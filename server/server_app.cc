@@ -11,9 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "server/worker_call.h"
 #include "absl/time/clock.h"
+#include "model/device.h"
 #include "model/image_predictor.h"
 #include "model/model_loader.h"
 #include "model/precision.h"
+#include "model/torch_error.h"
 #include "model/video_frames.h"
 #include "server/web_ui.h"
 #include "session/session_id.h"
@@ -80,14 +82,22 @@ void FillLimits(const ServerAppOptions& o, v1::Limits* out) {
 }  // namespace
 
 absl::StatusOr<ServedModel> BuildServedModel(const LoadedModel& loaded,
-                                             bool meaningless) {
+                                             bool meaningless,
+                                             c10::Device device) {
   ServedModel model;
+  model.device = device;
+  StateDict weights;
+  try {
+    weights = loaded.weights.To(device);
+  } catch (const c10::Error& e) {
+    return TorchError(absl::StrCat("moving the weights to ", DeviceName(device), ": "), e);
+  }
   absl::StatusOr<std::shared_ptr<const Sam2Model>> image =
-      Sam2Model::Create(loaded.config, loaded.weights);
+      Sam2Model::Create(loaded.config, weights);
   if (!image.ok()) return image.status();
   model.image = *std::move(image);
   absl::StatusOr<std::shared_ptr<const VideoPredictor>> video =
-      VideoPredictor::Create(loaded.config, loaded.weights);
+      VideoPredictor::Create(loaded.config, weights);
   if (!video.ok()) return video.status();
   model.video = *std::move(video);
   model.variant = loaded.config.name;
@@ -118,8 +128,22 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   app->metrics_->SetModelInfo(
       {m.meaningless ? "random-weight test model (" + m.variant + ")"
                      : m.variant,
-       std::string(PrecisionName(options.precision)), "cpu"});
+       std::string(PrecisionName(options.precision)), DeviceName(m.device)});
 
+  if (m.device.is_cuda()) {
+    // Sessions' tensors live on the GPU: their budget is also bounded by
+    // what the device has free after the weights.
+    absl::StatusOr<DeviceMemory> memory = QueryDeviceMemory(m.device);
+    if (!memory.ok()) return memory.status();
+    const int64_t budget = DeviceStateBudget(
+        options.sessions.max_bytes, *memory, options.device_memory_fraction);
+    std::cerr << "sam2_server: " << DeviceName(m.device) << ": "
+              << (memory->free_bytes >> 20) << " MiB free of "
+              << (memory->total_bytes >> 20) << " MiB; session budget "
+              << (budget >> 20) << " MiB\n";
+    app->options_.sessions.max_bytes = budget;
+    options.sessions.max_bytes = budget;
+  }
   app->store_ = std::make_unique<SessionStore>(options.sessions, instance_id,
                                                clock);
   app->embedding_cache_ =
@@ -136,10 +160,12 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   pool_options.queue_capacity = options.queue_capacity;
   const int threads = options.intra_op_threads;
   const Precision precision = options.precision;
-  pool_options.on_worker_start = [threads, precision](int) {
+  const c10::Device device = m.device;
+  pool_options.on_worker_start = [threads, precision, device](int) {
     if (threads > 0) at::set_num_threads(threads);
-    // Autocast is per thread: every model call of this worker follows it.
-    UseCpuPrecisionOnThisThread(precision);
+    // Autocast and the current device are per thread: every model call of
+    // this worker follows them.
+    UseDeviceOnThisThread(device, precision);
   };
   // Deadlines are gRPC's, in real time: the pool reads the real clock even
   // when a test injects a fake one for session expiry.
@@ -164,10 +190,11 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     }
     return out;
   });
-  app->metrics_->SetQueueDepthCallback([pool] {
+  app->metrics_->SetQueueDepthCallback([pool,
+                                        device_name = DeviceName(m.device)] {
     std::vector<WorkerQueueDepth> out;
     for (int w = 0; w < pool->num_workers(); ++w) {
-      out.push_back({w == 0 ? "cpu" : absl::StrCat("worker", w),
+      out.push_back({w == 0 ? device_name : absl::StrCat("worker", w),
                      pool->QueueDepth(w)});
     }
     return out;
@@ -180,7 +207,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   info.set_meaningless_masks(m.meaningless);
   if (m.meaningless) info.set_warning(kMeaninglessWarning);
   info.set_image_size(m.image->config().image_size);
-  info.add_devices("cpu");
+  info.add_devices(DeviceName(m.device));
   info.set_version(kVersion);
   FillLimits(options, info.mutable_limits());
 

@@ -45,6 +45,7 @@
 namespace sam2 {
 
 inline constexpr absl::Duration kDefaultReapInterval = absl::Seconds(15);
+inline constexpr double kDefaultDeviceMemoryFraction = 0.8;
 
 // The model as the server serves it.
 struct ServedModel {
@@ -54,11 +55,17 @@ struct ServedModel {
   std::string checkpoint;  // file it came from
   // The bundled random-weight test model: masks mean nothing.
   bool meaningless = false;
+  // Where both predictors' weights are, and so where the worker runs them.
+  c10::Device device = c10::Device(c10::kCPU);
 };
 
-// Builds both predictors from loaded weights + config (model_loader.h).
-absl::StatusOr<ServedModel> BuildServedModel(const LoadedModel& loaded,
-                                             bool meaningless);
+// Builds both predictors from loaded weights + config (model_loader.h) on
+// `device` (the weights are copied there once; the image and video
+// predictors share that copy). RESOURCE_EXHAUSTED when the device has no
+// room for the weights.
+absl::StatusOr<ServedModel> BuildServedModel(
+    const LoadedModel& loaded, bool meaningless,
+    c10::Device device = c10::Device(c10::kCPU));
 
 struct ServerAppOptions {
   GrpcServerOptions grpc;
@@ -79,6 +86,9 @@ struct ServerAppOptions {
   // reference path, unless the caller resolved bfloat16 from the hardware.
   Precision precision = Precision::kFloat32;
   SessionStoreOptions sessions;
+  // On a GPU, sessions may also hold at most this share of the device's
+  // free memory (after the weights); see DeviceStateBudget.
+  double device_memory_fraction = kDefaultDeviceMemoryFraction;
   // Image features kept by content hash beside the sessions (0: none); see
   // session/embedding_cache.h.
   int64_t embedding_cache_bytes = kDefaultEmbeddingCacheBytes;

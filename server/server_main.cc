@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "model/device.h"
 #include "model/model_loader.h"
 #include "model/precision.h"
 #include "server/allocator.h"
@@ -117,6 +118,13 @@ ABSL_FLAG(int, segment_max_batch, sam2::kDefaultSegmentMaxBatch,
 ABSL_FLAG(absl::Duration, segment_batch_delay, sam2::kDefaultSegmentBatchDelay,
           "How long a Segment call may wait for others to fill its batch "
           "(e.g. 2ms); 0: batch only calls already waiting, never delay one.");
+ABSL_FLAG(std::string, device, "auto",
+          "Where the model runs: auto (the first visible GPU, else the CPU), "
+          "cpu, cuda (the first visible GPU) or cuda:N. One device per "
+          "process: run one server per GPU.");
+ABSL_FLAG(double, device_memory_fraction, sam2::kDefaultDeviceMemoryFraction,
+          "On a GPU, the share of its free memory (after the weights) that "
+          "sessions may hold, besides --session_memory_mb.");
 ABSL_FLAG(bool, warm_up, true,
           "Run every model path once before reporting SERVING.");
 
@@ -169,6 +177,28 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  c10::Device device(c10::kCPU);
+  {
+    const int gpus = sam2::CudaDeviceCount();
+    absl::StatusOr<std::vector<c10::Device>> devices =
+        sam2::ResolveDevices(absl::GetFlag(FLAGS_device), gpus);
+    if (!devices.ok()) {
+      std::cerr << "sam2_server: --device: " << devices.status().message()
+                << "\n";
+      return 2;
+    }
+    const std::string spec = absl::GetFlag(FLAGS_device);
+    if (devices->size() > 1 && spec != "auto" && spec != "cuda") {
+      std::cerr << "sam2_server: --device=" << spec
+                << " names several devices; a server runs on one (start one "
+                   "per GPU, e.g. --device=cuda:1)\n";
+      return 2;
+    }
+    device = devices->front();
+    std::cerr << "sam2_server: device " << sam2::DeviceName(device) << " ("
+              << gpus << " CUDA device" << (gpus == 1 ? "" : "s")
+              << " visible)\n";
+  }
   const absl::Time load_start = absl::Now();
   absl::StatusOr<sam2::ServedModel> model;
   {
@@ -182,7 +212,7 @@ int main(int argc, char** argv) {
     std::cerr << sam2::DescribeLoadedModel(*loaded);
     // The predictors copy what they need; the checkpoint's tensors go with
     // `loaded` at the end of this block.
-    model = sam2::BuildServedModel(*loaded, meaningless);
+    model = sam2::BuildServedModel(*loaded, meaningless, device);
   }
   if (!model.ok()) {
     std::cerr << "sam2_server: cannot build the model: " << model.status()
@@ -203,6 +233,7 @@ int main(int argc, char** argv) {
   options.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
   options.sessions.max_sessions = absl::GetFlag(FLAGS_max_sessions);
   options.sessions.max_bytes = absl::GetFlag(FLAGS_session_memory_mb) << 20;
+  options.device_memory_fraction = absl::GetFlag(FLAGS_device_memory_fraction);
   options.sessions.idle_ttl = absl::GetFlag(FLAGS_idle_ttl);
   options.embedding_cache_bytes = absl::GetFlag(FLAGS_embedding_cache_mb) << 20;
   options.sessions.absolute_ttl = absl::GetFlag(FLAGS_absolute_ttl);
@@ -227,13 +258,19 @@ int main(int argc, char** argv) {
                 << "\n";
       return 2;
     }
-    const bool has_bf16 = sam2::CpuHasBf16Instructions();
-    options.precision = sam2::ResolvePrecision(*choice, has_bf16);
+    options.precision = sam2::ResolveDevicePrecision(*choice, device);
     std::cerr << "sam2_server: allocator " << sam2::MallocLibrary() << "\n";
     std::cerr << "sam2_server: precision "
               << sam2::PrecisionName(options.precision) << " (--precision="
-              << absl::GetFlag(FLAGS_precision) << "; this CPU "
-              << (has_bf16 ? "has" : "has no") << " bf16 instructions)\n";
+              << absl::GetFlag(FLAGS_precision) << "; ";
+    if (device.is_cuda()) {
+      std::cerr << sam2::DeviceName(device) << " has compute capability "
+                << sam2::CudaComputeCapabilityMajor(device) << ".x)\n";
+    } else {
+      std::cerr << "this CPU "
+                << (sam2::CpuHasBf16Instructions() ? "has" : "has no")
+                << " bf16 instructions)\n";
+    }
   }
   options.segment_batching.max_batch = absl::GetFlag(FLAGS_segment_max_batch);
   options.segment_batching.max_delay = absl::GetFlag(FLAGS_segment_batch_delay);

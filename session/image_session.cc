@@ -221,10 +221,13 @@ absl::StatusOr<SegmentOutput> ImageSession::FinishSegment(
   const absl::Time post_start = absl::Now();
   SegmentOutput out;
   try {
-    // Bring single prompt sets to the batched layout [B, C, ...].
-    at::Tensor masks = prediction.masks;
-    at::Tensor ious = prediction.iou_predictions.to(at::kFloat);
-    at::Tensor low_res = prediction.low_res_logits;
+    // Bring single prompt sets to the batched layout [B, C, ...], on the
+    // host: one download of what is encoded, whatever the model's device.
+    const bool logits = input.encoding == MaskEncoding::kLogits;
+    at::Tensor masks = logits ? prediction.masks : prediction.masks.cpu();
+    at::Tensor ious = prediction.iou_predictions.to(at::kFloat).cpu();
+    at::Tensor low_res =
+        logits ? prediction.low_res_logits.cpu() : prediction.low_res_logits;
     if (ious.dim() == 1) {
       masks = masks.unsqueeze(0);
       ious = ious.unsqueeze(0);
@@ -234,8 +237,7 @@ absl::StatusOr<SegmentOutput> ImageSession::FinishSegment(
       PromptMasks p;
       for (int64_t c = 0; c < masks.size(1); ++c) {
         absl::StatusOr<EncodedMask> encoded =
-            input.encoding == MaskEncoding::kLogits
-                ? EncodeMask(low_res[b][c], MaskEncoding::kLogits)
+            logits ? EncodeMask(low_res[b][c], MaskEncoding::kLogits)
                 : EncodeMask(masks[b][c], input.encoding);
         if (!encoded.ok()) return encoded.status();
         p.masks.push_back(*std::move(encoded));

@@ -154,11 +154,13 @@ absl::StatusOr<FrameMasksOutput> VideoSession::Encode(
     at::Tensor scores = frame.object_score_logits.defined()
                             ? frame.object_score_logits.to(at::kFloat).cpu()
                             : at::Tensor();
+    // One download of the frame's masks, whatever the model's device.
+    const at::Tensor masks = frame.masks.cpu();
     for (size_t i = 0; i < frame.obj_ids.size(); ++i) {
       ObjectMaskOutput o;
       o.object_id = frame.obj_ids[i];
       absl::StatusOr<EncodedMask> mask =
-          EncodeMask(frame.masks[static_cast<int64_t>(i)], encoding);
+          EncodeMask(masks[static_cast<int64_t>(i)], encoding);
       if (!mask.ok()) return mask.status();
       o.mask = *std::move(mask);
       if (scores.defined()) {

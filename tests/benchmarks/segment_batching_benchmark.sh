@@ -25,18 +25,13 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
+source tests/benchmarks/server_launch.sh
 for setting in 1 "$max_batch"; do
-  "$server" --checkpoint="$ckpt" --address=127.0.0.1:0 --http_address= \
-    --segment_max_batch="$setting" "$@" > "$work/out.$setting" 2> "$work/err.$setting" &
-  pid=$!
-  port=
-  for _ in $(seq 600); do
-    port=$(sed -n 's/.*sam2_server listening on port \([0-9]*\).*/\1/p' "$work/out.$setting")
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$work/err.$setting" >&2; exit 1; }
-    sleep 0.2
-  done
-  [ -n "$port" ] || { echo "the server did not start" >&2; exit 1; }
+  start_sam2_server "$work/out.$setting" "$work/err.$setting" \
+    --checkpoint="$ckpt" --address=127.0.0.1:0 --http_address= \
+    --segment_max_batch="$setting" "$@"
+  pid=$SERVER_PID
+  port=$SERVER_PORT
   echo "== --segment_max_batch=$setting (load $(cut -d' ' -f1-3 /proc/loadavg))"
   "$tool" loadtest --server="127.0.0.1:$port" --scenario=segment --sweep=1,4,16 \
     --sessions=16 --duration="$duration" --warmup=3s --json="$work/report.$setting.json"
