@@ -1,12 +1,13 @@
-# Sourced by the benchmark scripts: starts bazel-bin/server/sam2_server in
-# the background and waits for its "listening on port N" line.
+# Sourced by the benchmark scripts: starts bazel-bin/server/sam2_server (or
+# $SAM2_SERVER) in the background and waits for its "listening on port N"
+# line.
 #   start_sam2_server OUT ERR [server flags...]
 # sets SERVER_PID and SERVER_PORT; on a server that exits first or never
 # says it listens, prints its stderr and exits 1.
 start_sam2_server() {
   local out=$1 err=$2
   shift 2
-  bazel-bin/server/sam2_server "$@" > "$out" 2> "$err" &
+  "${SAM2_SERVER:-bazel-bin/server/sam2_server}" "$@" > "$out" 2> "$err" &
   SERVER_PID=$!
   SERVER_PORT=
   for _ in $(seq 1200); do

@@ -20,7 +20,8 @@
 # Durations as `sleep` takes them (s/m/h suffixes). The micro fixture
 # (tests/fixtures/sam2.1-micro/model.pt) runs every code path at a fraction
 # of the compute; a real checkpoint is the production picture.
-# Needs `bazel build //server:sam2_server //client:sam2`.
+# Needs `bazel build //server:sam2_server //client:sam2` (or the binaries
+# named by $SAM2_SERVER and $SAM2_TOOL).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ckpt=${1:?usage: soak_benchmark.sh CHECKPOINT [DURATION] [ROUND] [INTERVAL] [WARMUP] [server flags...]}
@@ -29,8 +30,8 @@ round=${3:-60s}
 interval=${4:-10s}
 warmup=${5:-5m}
 shift $(( $# < 5 ? $# : 5 ))
-server=bazel-bin/server/sam2_server
-tool=bazel-bin/client/sam2
+server=${SAM2_SERVER:-bazel-bin/server/sam2_server}
+tool=${SAM2_TOOL:-bazel-bin/client/sam2}
 for b in "$server" "$tool"; do
   [ -x "$b" ] || { echo "missing $b: bazel build //server:sam2_server //client:sam2" >&2; exit 1; }
 done
