@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -125,11 +126,16 @@ absl::StatusOr<TokenTable> TokenTable::Parse(absl::string_view text,
       return absl::InvalidArgumentError(
           absl::StrCat("line ", line_number, ": ", why));
     };
-    if (const size_t hash = line.find('#'); hash != absl::string_view::npos) {
-      line = line.substr(0, hash);
-    }
     std::vector<absl::string_view> fields =
         absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
+    // A comment starts with a field that starts with '#' (a token may hold
+    // a '#' of its own).
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (absl::StartsWith(fields[i], "#")) {
+        fields.resize(i);
+        break;
+      }
+    }
     if (fields.empty()) continue;
     if (fields.size() < 2) {
       return fail("expected 'tenant token [quota=N ...]'");

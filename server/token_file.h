@@ -3,8 +3,9 @@
 // TokenTable, which answers "whose token is this?" in constant time with
 // respect to the token's content and length.
 //
-// Format: one tenant per line; blank lines and everything after '#' are
-// ignored; fields are separated by spaces or tabs:
+// Format: one tenant per line; fields are separated by spaces or tabs; a
+// field that starts with '#' starts a comment to the end of the line (a '#'
+// inside a token is part of it); blank lines are ignored:
 //
 //   # tenant   token                                   quotas (optional)
 //   acme       4f3c2a...(16 to 512 printable chars)    max_sessions=4 max_session_mb=2048

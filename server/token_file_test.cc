@@ -49,6 +49,15 @@ TEST(TokenFileTest, ParsesTenantsCommentsAndQuotas) {
   EXPECT_EQ(table->Find(absl::StrCat(kTokenA, "x")), nullptr);
 }
 
+TEST(TokenFileTest, AHashInsideATokenIsNoComment) {
+  const std::string token = "with#hash-0123456789";
+  absl::StatusOr<TokenTable> table =
+      TokenTable::Parse(absl::StrCat("acme ", token, " #comment\n"), {});
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_NE(table->Find(token), nullptr);
+  EXPECT_EQ(table->Find("with"), nullptr);
+}
+
 TEST(TokenFileTest, Sha256FormMatchesThePresentedToken) {
   const std::string text =
       absl::StrCat("acme sha256:", HexSha256(kTokenA), "\n");
