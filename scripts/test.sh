@@ -30,8 +30,10 @@ echo "bazel test took $(( $(date +%s) - start )) s"
 # each entry explained. Counted with the Bazel targets above.
 TSAN_TARGETS=(//tests/server:concurrency_test //tests/server:streaming_test
               //server:segment_batcher_test //server:web_api_test
-              //server:http_server_test)
+              //server:http_server_test //server:authenticator_test
+              //server:tenant_in_flight_test)
 ASAN_TARGETS=(//server:http_server_test //server:segment_batcher_test
+              //server:token_file_test //server:authenticator_test
               //session:image_session_test //session:mask_encoding_test
               //client:cli_args_test //client:session_routing_test)
 start=$(date +%s)

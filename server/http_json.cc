@@ -194,14 +194,21 @@ HttpResponse UnsupportedMediaTypeResponse(absl::string_view type,
 
 HttpResponse JsonLimitResponse(int status, const std::string& message) {
   HttpResponse response =
-      ErrorResponse(status == 429 ? absl::ResourceExhaustedError(message)
-                                  : absl::InvalidArgumentError(message));
+      ErrorResponse(status == 429   ? absl::ResourceExhaustedError(message)
+                    : status == 401 ? absl::UnauthenticatedError(message)
+                                    : absl::InvalidArgumentError(message));
   response.status = status;
   return response;
 }
 
 HttpResponse ErrorResponse(const absl::Status& status) {
-  return JsonResponse(HttpStatusOf(status.code()), ErrorJson(status));
+  HttpResponse response =
+      JsonResponse(HttpStatusOf(status.code()), ErrorJson(status));
+  // RFC 6750: a 401 names the scheme the client should use.
+  if (response.status == 401) {
+    response.headers.emplace_back("WWW-Authenticate", "Bearer");
+  }
+  return response;
 }
 
 }  // namespace sam2

@@ -502,7 +502,7 @@ HttpResponse CallHandler(const HttpRoute& route, const HttpRequest& request) {
   return response;
 }
 
-HttpRequest ToHttpRequest(const httplib::Request& in) {
+HttpRequest ToHttpRequest(const httplib::Request& in, bool with_body = true) {
   HttpRequest out;
   out.method = in.method;
   out.path = in.path;
@@ -511,7 +511,7 @@ HttpRequest ToHttpRequest(const httplib::Request& in) {
   for (const auto& [name, value] : in.headers) {
     out.headers.emplace(absl::AsciiStrToLower(name), value);
   }
-  out.body = in.body;
+  if (with_body) out.body = in.body;
   return out;
 }
 
@@ -747,6 +747,22 @@ class HttpServer::Impl {
             response.headers.emplace_back("Allow", AllowHeader(*route));
             SetResponse(response, res);
             return httplib::Server::HandlerResponse::Handled;
+          }
+          if (route->authenticate) {
+            HttpRequest headers_only = ToHttpRequest(req, /*with_body=*/false);
+            const absl::Status allowed = route->authenticate(headers_only);
+            if (!allowed.ok()) {
+              HttpResponse refused =
+                  LimitResponse(*route, 401, std::string(allowed.message()));
+              if (std::none_of(refused.headers.begin(), refused.headers.end(),
+                               [](const auto& h) {
+                                 return h.first == "WWW-Authenticate";
+                               })) {
+                refused.headers.emplace_back("WWW-Authenticate", "Bearer");
+              }
+              SetResponse(std::move(refused), res);
+              return httplib::Server::HandlerResponse::Handled;
+            }
           }
           if (route->request_timeout > absl::ZeroDuration() &&
               current_stream != nullptr) {

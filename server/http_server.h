@@ -31,6 +31,10 @@
 // routes together, so that long requests cannot take every worker from
 // /metrics and /ping: beyond either the answer is 429.
 //
+// Authentication: a route's `authenticate` hook (bearer tokens) runs before
+// its body is read; handlers that need the caller's identity (a tenant) read
+// the same headers themselves.
+//
 // Routes are fixed at Start (HttpServerOptions::routes): nothing mutates the
 // route table while requests are served.
 //
@@ -175,6 +179,12 @@ struct HttpRoute {
   // E.g. a JSON API answers them in its JSON error format.
   std::function<HttpResponse(int status, const std::string& message)>
       limit_response;
+  // Who may call this route, checked after the headers and before the body
+  // is read (an unauthenticated client's upload is never read): given the
+  // request without its body, a non-OK status (its message, never a
+  // credential) is answered 401 with `WWW-Authenticate: Bearer`, in
+  // limit_response's format. Null: anyone.
+  std::function<absl::Status(const HttpRequest& headers_only)> authenticate;
 };
 
 // GET `path` → 200 "OK\n" when healthy() is true, else 503 "unhealthy\n".

@@ -95,13 +95,21 @@ class Invocations {
   HttpResponse Handle(const HttpRequest& request) {
     const absl::Time start = absl::Now();
     Timing timing;
-    HttpResponse response = Serve(request, start + options_.timeout, timing);
+    // Held until the response is built (a slot of the tenant's quota).
+    const absl::StatusOr<Admission> admitted =
+        Admit(options_.authenticator, options_.tenant_in_flight,
+              request.Header("authorization"));
+    HttpResponse response =
+        admitted.ok()
+            ? Serve(request, admitted->owner, start + options_.timeout, timing)
+            : Fail(admitted.status(), timing);
     if (options_.metrics != nullptr) {
       const absl::StatusCode code =
           response.status == 200 ? absl::StatusCode::kOk : timing.code;
       options_.metrics->RecordRequest(kMethod, StatusCodeName(code),
                                       timing.queue, timing.compute,
-                                      absl::Now() - start);
+                                      absl::Now() - start,
+                                      admitted.ok() ? admitted->tenant() : "");
     }
     return response;
   }
@@ -118,8 +126,8 @@ class Invocations {
     return ErrorResponse(status);
   }
 
-  HttpResponse Serve(const HttpRequest& request, absl::Time deadline,
-                     Timing& timing) {
+  HttpResponse Serve(const HttpRequest& request, const SessionOwner& caller,
+                     absl::Time deadline, Timing& timing) {
     const std::string type = MediaType(request);
     Invocation inv;
     if (type == kJsonContentType) {
@@ -137,8 +145,10 @@ class Invocations {
 
     const std::string* session_header = request.Header(kSessionHeader);
     if (session_header == nullptr) return Stateless(inv, deadline, timing);
-    if (*session_header == kNewSession) return Create(inv, deadline, timing);
-    return Continue(*session_header, inv, deadline, timing);
+    if (*session_header == kNewSession) {
+      return Create(inv, caller, deadline, timing);
+    }
+    return Continue(*session_header, inv, caller, deadline, timing);
   }
 
   // No session: embed, answer, free.
@@ -167,8 +177,8 @@ class Invocations {
   }
 
   // NEW_SESSION: embed, keep, then answer the prompts if any.
-  HttpResponse Create(const Invocation& inv, absl::Time deadline,
-                      Timing& timing) {
+  HttpResponse Create(const Invocation& inv, const SessionOwner& caller,
+                      absl::Time deadline, Timing& timing) {
     if (inv.close_session) {
       return Fail(Invalid("close_session with NEW_SESSION: nothing to close"),
                   timing);
@@ -179,7 +189,7 @@ class Invocations {
                       "the server is draining and takes no new sessions"),
                   timing);
     }
-    if (absl::Status s = options_.store->CheckCapacity(); !s.ok()) {
+    if (absl::Status s = options_.store->CheckCapacity(caller); !s.ok()) {
       return Fail(s, timing);
     }
     Json result;
@@ -195,7 +205,7 @@ class Invocations {
           if (!created.ok()) return created.status();
           std::shared_ptr<ImageSession> session = *std::move(created);
           absl::StatusOr<std::string> inserted =
-              options_.store->Insert(session, worker);
+              options_.store->Insert(session, worker, caller);
           if (!inserted.ok()) return inserted.status();
           id = *inserted;
           if (inv.prompted) {
@@ -210,7 +220,7 @@ class Invocations {
         });
     if (!status.ok()) {
       // A session inserted before a later step failed is not left behind.
-      if (!id.empty()) options_.store->Remove(id).IgnoreError();
+      if (!id.empty()) options_.store->Remove(id, caller.tenant).IgnoreError();
       return Fail(status, timing);
     }
     result["session_id"] = id;
@@ -225,12 +235,13 @@ class Invocations {
 
   // An open session: prompt it, or close it.
   HttpResponse Continue(const std::string& id, const Invocation& inv,
-                        absl::Time deadline, Timing& timing) {
+                        const SessionOwner& caller, absl::Time deadline,
+                        Timing& timing) {
     if (inv.close_session) {
       if (inv.image || inv.prompted) {
         return Fail(Invalid("close_session takes no image or prompts"), timing);
       }
-      if (absl::Status s = options_.store->Remove(id); !s.ok()) {
+      if (absl::Status s = options_.store->Remove(id, caller.tenant); !s.ok()) {
         return Fail(s, timing);
       }
       HttpResponse response = JsonResponse(200, {{"closed_session_id", id}});
@@ -243,7 +254,7 @@ class Invocations {
                   timing);
     }
     absl::StatusOr<std::shared_ptr<ImageSession>> found =
-        LookupImageSession(*options_.store, id);
+        LookupImageSession(*options_.store, id, caller.tenant);
     if (!found.ok()) return Fail(found.status(), timing);
     std::shared_ptr<ImageSession> session = *std::move(found);
     Json result;

@@ -44,6 +44,7 @@
 #include "model/sam2_model.h"
 #include "server/http_server.h"
 #include "server/service_metrics.h"
+#include "server/tenant_admission.h"
 #include "server/worker_pool.h"
 #include "session/image_session.h"
 #include "session/session_store.h"
@@ -61,6 +62,11 @@ struct InvocationsOptions {
   WorkerPool* pool = nullptr;
   ServiceMetrics* metrics = nullptr;  // may be null
   EmbeddingCache* embedding_cache = nullptr;  // may be null
+  // Bearer tokens and tenants (not owned; null: none): as the web API
+  // (web_api.h), a caller without a valid token gets 401 and sessions are
+  // its tenant's.
+  Authenticator* authenticator = nullptr;
+  TenantInFlight* tenant_in_flight = nullptr;  // may be null: not counted
   ImageSessionLimits limits;
   // True while the server drains: no new sessions (UNAVAILABLE, 503).
   std::function<bool()> draining;

@@ -82,24 +82,31 @@ void AppendHeader(std::string& out, const MetricFamilyBase& family) {
 }
 
 // One sample line: name{l1="v1",...,extra="value"} value
-// `extra_label` (the histogram's `le`) is appended when non-empty.
+// `extra_label` (the histogram's `le`) is appended when non-empty. A label
+// whose value is empty is left out: Prometheus treats `l=""` as no label at
+// all, and leaving it out keeps a series' text the same whether or not an
+// optional label (e.g. the tenant, without authentication) is in use.
 void AppendSample(std::string& out, absl::string_view name,
                   const std::vector<std::string>& label_names,
                   const std::vector<std::string>& label_values,
                   absl::string_view extra_label,
                   absl::string_view extra_value, double value) {
   out.append(name.data(), name.size());
-  const bool has_labels = !label_names.empty() || !extra_label.empty();
-  if (has_labels) {
+  bool any = false;
+  for (const std::string& v : label_values) any = any || !v.empty();
+  if (any || !extra_label.empty()) {
     out += '{';
+    bool first = true;
     for (size_t i = 0; i < label_names.size(); ++i) {
-      if (i > 0) out += ',';
+      if (label_values[i].empty()) continue;
+      if (!first) out += ',';
+      first = false;
       absl::StrAppend(&out, label_names[i], "=\"");
       AppendEscapedLabelValue(out, label_values[i]);
       out += '"';
     }
     if (!extra_label.empty()) {
-      if (!label_names.empty()) out += ',';
+      if (!first) out += ',';
       absl::StrAppend(&out, extra_label, "=\"");
       AppendEscapedLabelValue(out, extra_value);
       out += '"';

@@ -62,6 +62,34 @@ TEST(MetricsRegistryTest, Counter) {
             "sam2_requests_total{method=\"Segment\",code=\"OK\"} 3\n");
 }
 
+// An empty label value is no label (Prometheus's reading of `l=""`): the
+// optional tenant label leaves the text of tenant-less series unchanged.
+TEST(MetricsRegistryTest, EmptyLabelValuesAreLeftOut) {
+  MetricsRegistry registry;
+  auto family = registry.AddCounter("requests_total", "Requests.",
+                                    {"method", "tenant"});
+  ASSERT_TRUE(family.ok()) << family.status();
+  (*family)->WithLabels({"Segment", ""})->Increment();
+  (*family)->WithLabels({"Segment", "acme"})->Increment(2);
+  (*family)->WithLabels({"", ""})->Increment(4);
+  auto hist = registry.AddHistogram("latency_seconds", "Latency.", {"tenant"},
+                                    {1});
+  ASSERT_TRUE(hist.ok()) << hist.status();
+  (*hist)->WithLabels({""})->Observe(0.5);
+  EXPECT_EQ(registry.Render(),
+            "# HELP requests_total Requests.\n"
+            "# TYPE requests_total counter\n"
+            "requests_total 4\n"
+            "requests_total{method=\"Segment\"} 1\n"
+            "requests_total{method=\"Segment\",tenant=\"acme\"} 2\n"
+            "# HELP latency_seconds Latency.\n"
+            "# TYPE latency_seconds histogram\n"
+            "latency_seconds_bucket{le=\"1\"} 1\n"
+            "latency_seconds_bucket{le=\"+Inf\"} 1\n"
+            "latency_seconds_sum 0.5\n"
+            "latency_seconds_count 1\n");
+}
+
 TEST(MetricsRegistryTest, UnlabelledSeriesIsExportedBeforeFirstUpdate) {
   MetricsRegistry registry;
   ASSERT_TRUE(registry.AddCounter("frames_total", "Frames.", {}).ok());

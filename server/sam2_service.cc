@@ -29,6 +29,15 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext* ctx) {
   return absl::FromChrono(deadline);
 }
 
+// The "authorization" metadata of a call (nullptr: none).
+std::optional<std::string> AuthorizationOf(
+    const grpc::CallbackServerContext* ctx) {
+  const auto& metadata = ctx->client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return std::nullopt;
+  return std::string(it->second.data(), it->second.size());
+}
+
 }  // namespace
 
 // One unary call: finishes its reactor exactly once and records the call's
@@ -37,13 +46,24 @@ class Sam2Service::UnaryCall {
  public:
   using Body = std::function<absl::Status()>;
 
+  // Admits the call (Sam2Service::Admit); a handler whose call was not
+  // admitted() finishes it at once with admission_status().
   UnaryCall(const Sam2Service* service, grpc::CallbackServerContext* ctx,
             absl::string_view method)
       : service_(service),
         ctx_(ctx),
         reactor_(ctx->DefaultReactor()),
         method_(method),
-        start_(absl::Now()) {}
+        start_(absl::Now()) {
+    absl::StatusOr<Admission> admitted = service->Admit(ctx);
+    admission_status_ = admitted.status();
+    if (admitted.ok()) admission_ = *std::move(admitted);
+  }
+
+  bool admitted() const { return admission_status_.ok(); }
+  const absl::Status& admission_status() const { return admission_status_; }
+  const std::string& tenant() const { return admission_.tenant(); }
+  const SessionOwner& owner() const { return admission_.owner; }
 
   // Finishes at once (rejected before reaching a worker).
   grpc::ServerUnaryReactor* Finish(const absl::Status& status) {
@@ -114,8 +134,10 @@ class Sam2Service::UnaryCall {
             std::optional<absl::Duration> compute) const {
     if (ServiceMetrics* m = service_->options_.metrics) {
       m->RecordRequest(method_, StatusCodeName(status.code()), queue, compute,
-                       absl::Now() - start_);
+                       absl::Now() - start_, admission_.tenant());
     }
+    // Copies of this call share the slot: the first Release counts.
+    admission_.Release();
     reactor_->Finish(ToGrpcStatus(status));
   }
 
@@ -124,6 +146,8 @@ class Sam2Service::UnaryCall {
   grpc::ServerUnaryReactor* reactor_;
   std::string method_;
   absl::Time start_;
+  absl::Status admission_status_;
+  Admission admission_;
 };
 
 Sam2Service::Sam2Service(Sam2ServiceOptions options)
@@ -133,18 +157,27 @@ StageObserver Sam2Service::Observer() const {
   return StageRecorder(options_.metrics);
 }
 
-absl::Status Sam2Service::CheckAcceptingSessions() const {
+absl::StatusOr<Admission> Sam2Service::Admit(
+    const grpc::CallbackServerContext* ctx) const {
+  if (options_.authenticator == nullptr) return Admission{};
+  const std::optional<std::string> authorization = AuthorizationOf(ctx);
+  return sam2::Admit(options_.authenticator, options_.tenant_in_flight,
+                     authorization ? &*authorization : nullptr);
+}
+
+absl::Status Sam2Service::CheckAcceptingSessions(
+    const SessionOwner& owner) const {
   if (draining()) {
     return absl::UnavailableError(
         "the server is draining and takes no new sessions; retry on another "
         "replica");
   }
-  return options_.store->CheckCapacity();
+  return options_.store->CheckCapacity(owner);
 }
 
 absl::StatusOr<std::string> Sam2Service::InsertSession(
-    std::shared_ptr<Session> session, int worker) {
-  return options_.store->Insert(std::move(session), worker);
+    std::shared_ptr<Session> session, int worker, const SessionOwner& owner) {
+  return options_.store->Insert(std::move(session), worker, owner);
 }
 
 template <typename S>
@@ -167,17 +200,17 @@ grpc::ServerUnaryReactor* Sam2Service::RunExclusive(
 }
 
 absl::StatusOr<std::shared_ptr<ImageSession>> Sam2Service::LookupImage(
-    absl::string_view name) {
+    absl::string_view name, const std::string& tenant) {
   absl::StatusOr<std::string> id = SessionIdFromName(name);
   if (!id.ok()) return id.status();
-  return LookupImageSession(*options_.store, *id);
+  return LookupImageSession(*options_.store, *id, tenant);
 }
 
 absl::StatusOr<std::shared_ptr<VideoSession>> Sam2Service::LookupVideo(
-    absl::string_view name) {
+    absl::string_view name, const std::string& tenant) {
   absl::StatusOr<std::string> id = SessionIdFromName(name);
   if (!id.ok()) return id.status();
-  return LookupVideoSession(*options_.store, *id);
+  return LookupVideoSession(*options_.store, *id, tenant);
 }
 
 void Sam2Service::FillImageSession(const ImageSession& s,
@@ -206,6 +239,7 @@ grpc::ServerUnaryReactor* Sam2Service::GetServerInfo(
     grpc::CallbackServerContext* ctx, const v1::GetServerInfoRequest*,
     v1::ServerInfo* response) {
   UnaryCall call(this, ctx, "GetServerInfo");
+  if (!call.admitted()) return call.Finish(call.admission_status());
   *response = options_.info;
   return call.Finish(absl::OkStatus());
 }
@@ -214,16 +248,20 @@ grpc::ServerUnaryReactor* Sam2Service::CreateImageSession(
     grpc::CallbackServerContext* ctx,
     const v1::CreateImageSessionRequest* request, v1::ImageSession* response) {
   UnaryCall call(this, ctx, "CreateImageSession");
-  if (absl::Status s = CheckAcceptingSessions(); !s.ok()) return call.Finish(s);
+  if (!call.admitted()) return call.Finish(call.admission_status());
+  if (absl::Status s = CheckAcceptingSessions(call.owner()); !s.ok()) {
+    return call.Finish(s);
+  }
   const int worker = options_.pool->PickWorker();
-  return call.Run(worker, [this, request, response, worker]() -> absl::Status {
+  return call.Run(worker, [this, request, response, worker,
+                           owner = call.owner()]() -> absl::Status {
     absl::StatusOr<std::unique_ptr<ImageSession>> session =
         ImageSession::Create(*options_.model, request->image(),
                              options_.limits.image, Observer(),
                              options_.embedding_cache);
     if (!session.ok()) return session.status();
     std::shared_ptr<ImageSession> shared = *std::move(session);
-    absl::StatusOr<std::string> id = InsertSession(shared, worker);
+    absl::StatusOr<std::string> id = InsertSession(shared, worker, owner);
     if (!id.ok()) return id.status();
     FillImageSession(*shared, response);
     return absl::OkStatus();
@@ -234,8 +272,9 @@ grpc::ServerUnaryReactor* Sam2Service::Segment(
     grpc::CallbackServerContext* ctx, const v1::SegmentRequest* request,
     v1::SegmentResponse* response) {
   UnaryCall call(this, ctx, "Segment");
+  if (!call.admitted()) return call.Finish(call.admission_status());
   absl::StatusOr<std::shared_ptr<ImageSession>> session =
-      LookupImage(request->session());
+      LookupImage(request->session(), call.tenant());
   if (!session.ok()) return call.Finish(session.status());
   absl::StatusOr<SegmentInput> input = ToSegmentInput(*request);
   if (!input.ok()) return call.Finish(input.status());
@@ -265,8 +304,9 @@ grpc::ServerUnaryReactor* Sam2Service::GenerateMasks(
     grpc::CallbackServerContext* ctx, const v1::GenerateMasksRequest* request,
     v1::GenerateMasksResponse* response) {
   UnaryCall call(this, ctx, "GenerateMasks");
+  if (!call.admitted()) return call.Finish(call.admission_status());
   absl::StatusOr<std::shared_ptr<ImageSession>> session =
-      LookupImage(request->session());
+      LookupImage(request->session(), call.tenant());
   if (!session.ok()) return call.Finish(session.status());
   absl::StatusOr<AutomaticMaskGeneratorOptions> amg = ToAmgOptions(*request);
   if (!amg.ok()) return call.Finish(amg.status());
@@ -305,8 +345,9 @@ grpc::ServerUnaryReactor* Sam2Service::GetImageSession(
     grpc::CallbackServerContext* ctx, const v1::GetSessionRequest* request,
     v1::ImageSession* response) {
   UnaryCall call(this, ctx, "GetImageSession");
+  if (!call.admitted()) return call.Finish(call.admission_status());
   absl::StatusOr<std::shared_ptr<ImageSession>> session =
-      LookupImage(request->name());
+      LookupImage(request->name(), call.tenant());
   if (!session.ok()) return call.Finish(session.status());
   // On the worker: the kept results change under Segment.
   return call.Run((*session)->worker(),
@@ -320,9 +361,10 @@ grpc::ServerUnaryReactor* Sam2Service::DeleteSession(
     grpc::CallbackServerContext* ctx, const v1::DeleteSessionRequest* request,
     v1::DeleteSessionResponse*) {
   UnaryCall call(this, ctx, "DeleteSession");
+  if (!call.admitted()) return call.Finish(call.admission_status());
   absl::StatusOr<std::string> id = SessionIdFromName(request->name());
   if (!id.ok()) return call.Finish(id.status());
-  return call.Finish(options_.store->Remove(*id));
+  return call.Finish(options_.store->Remove(*id, call.tenant()));
 }
 
 // ---------------------------------------------------------------------------
@@ -337,7 +379,14 @@ class Sam2Service::UploadReactor
         ctx_(ctx),
         response_(response),
         start_(absl::Now()) {
-    if (absl::Status s = service_->CheckAcceptingSessions(); !s.ok()) {
+    absl::StatusOr<Admission> admitted = service_->Admit(ctx);
+    if (!admitted.ok()) {
+      FinishCall(admitted.status());
+      return;
+    }
+    admission_ = *std::move(admitted);
+    if (absl::Status s = service_->CheckAcceptingSessions(admission_.owner);
+        !s.ok()) {
       FinishCall(s);
       return;
     }
@@ -508,11 +557,12 @@ class Sam2Service::UploadReactor
     }
     if (!session.ok()) return session.status();
     std::shared_ptr<VideoSession> shared = *std::move(session);
-    absl::StatusOr<std::string> id = service_->InsertSession(shared, worker);
+    absl::StatusOr<std::string> id =
+        service_->InsertSession(shared, worker, admission_.owner);
     if (!id.ok()) return id.status();
     if (ctx_->IsCancelled()) {
       // Nobody would learn the session's name: do not leave it to its TTL.
-      service_->options_.store->Remove(*id).IgnoreError();
+      service_->options_.store->Remove(*id, admission_.tenant()).IgnoreError();
       return absl::CancelledError("the client cancelled the upload");
     }
     v1::VideoSession info;
@@ -532,8 +582,10 @@ class Sam2Service::UploadReactor
   void FinishCall(const absl::Status& status) {
     if (ServiceMetrics* m = service_->options_.metrics) {
       m->RecordRequest("CreateVideoSession", StatusCodeName(status.code()),
-                       queued_, compute_, absl::Now() - start_);
+                       queued_, compute_, absl::Now() - start_,
+                       admission_.tenant());
     }
+    admission_.Release();
     Finish(ToGrpcStatus(status));
   }
 
@@ -553,6 +605,7 @@ class Sam2Service::UploadReactor
   std::string path_;
   std::optional<absl::Duration> queued_;
   std::optional<absl::Duration> compute_;
+  Admission admission_;
 };
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* Sam2Service::CreateVideoSession(
@@ -567,8 +620,9 @@ grpc::ServerUnaryReactor* Sam2Service::AppendFrames(
     grpc::CallbackServerContext* ctx, const v1::AppendFramesRequest* request,
     v1::VideoSession* response) {
   UnaryCall call(this, ctx, "AppendFrames");
+  if (!call.admitted()) return call.Finish(call.admission_status());
   absl::StatusOr<std::shared_ptr<VideoSession>> session =
-      LookupVideo(request->session());
+      LookupVideo(request->session(), call.tenant());
   if (!session.ok()) return call.Finish(session.status());
   return RunExclusive<VideoSession>(
       call, *session, "AppendFrames",
@@ -586,8 +640,9 @@ grpc::ServerUnaryReactor* Sam2Service::AddPrompts(
     grpc::CallbackServerContext* ctx, const v1::AddPromptsRequest* request,
     v1::FrameMasks* response) {
   UnaryCall call(this, ctx, "AddPrompts");
+  if (!call.admitted()) return call.Finish(call.admission_status());
   absl::StatusOr<std::shared_ptr<VideoSession>> session =
-      LookupVideo(request->session());
+      LookupVideo(request->session(), call.tenant());
   if (!session.ok()) return call.Finish(session.status());
   absl::StatusOr<VideoPromptInput> input = ToVideoPromptInput(*request);
   if (!input.ok()) return call.Finish(input.status());
@@ -605,8 +660,9 @@ grpc::ServerUnaryReactor* Sam2Service::ClearPrompts(
     grpc::CallbackServerContext* ctx, const v1::ClearPromptsRequest* request,
     v1::FrameMasks* response) {
   UnaryCall call(this, ctx, "ClearPrompts");
+  if (!call.admitted()) return call.Finish(call.admission_status());
   absl::StatusOr<std::shared_ptr<VideoSession>> session =
-      LookupVideo(request->session());
+      LookupVideo(request->session(), call.tenant());
   if (!session.ok()) return call.Finish(session.status());
   absl::StatusOr<MaskEncoding> encoding =
       ToMaskEncoding(request->mask_format());
@@ -626,8 +682,9 @@ grpc::ServerUnaryReactor* Sam2Service::RemoveObject(
     grpc::CallbackServerContext* ctx, const v1::RemoveObjectRequest* request,
     v1::RemoveObjectResponse* response) {
   UnaryCall call(this, ctx, "RemoveObject");
+  if (!call.admitted()) return call.Finish(call.admission_status());
   absl::StatusOr<std::shared_ptr<VideoSession>> session =
-      LookupVideo(request->session());
+      LookupVideo(request->session(), call.tenant());
   if (!session.ok()) return call.Finish(session.status());
   absl::StatusOr<MaskEncoding> encoding =
       ToMaskEncoding(request->mask_format());
@@ -650,8 +707,9 @@ grpc::ServerUnaryReactor* Sam2Service::ResetVideoSession(
     grpc::CallbackServerContext* ctx,
     const v1::ResetVideoSessionRequest* request, v1::VideoSession* response) {
   UnaryCall call(this, ctx, "ResetVideoSession");
+  if (!call.admitted()) return call.Finish(call.admission_status());
   absl::StatusOr<std::shared_ptr<VideoSession>> session =
-      LookupVideo(request->session());
+      LookupVideo(request->session(), call.tenant());
   if (!session.ok()) return call.Finish(session.status());
   return RunExclusive<VideoSession>(
       call, *session, "ResetVideoSession",
@@ -666,8 +724,9 @@ grpc::ServerUnaryReactor* Sam2Service::GetVideoSession(
     grpc::CallbackServerContext* ctx, const v1::GetSessionRequest* request,
     v1::VideoSession* response) {
   UnaryCall call(this, ctx, "GetVideoSession");
+  if (!call.admitted()) return call.Finish(call.admission_status());
   absl::StatusOr<std::shared_ptr<VideoSession>> session =
-      LookupVideo(request->name());
+      LookupVideo(request->name(), call.tenant());
   if (!session.ok()) return call.Finish(session.status());
   // On the worker, between frames of a propagation if one runs: the state
   // is consistent there, and a Get must not be refused as a conflict.
@@ -690,8 +749,14 @@ class Sam2Service::PropagateReactor
         ctx_(ctx),
         deadline_(DeadlineOf(ctx)),
         start_(absl::Now()) {
+    absl::StatusOr<Admission> admitted = service_->Admit(ctx);
+    if (!admitted.ok()) {
+      Complete(admitted.status(), /*began=*/false);
+      return;
+    }
+    admission_ = *std::move(admitted);
     absl::StatusOr<std::shared_ptr<VideoSession>> session =
-        service_->LookupVideo(request->session());
+        service_->LookupVideo(request->session(), admission_.tenant());
     if (!session.ok()) {
       Complete(session.status(), /*began=*/false);
       return;
@@ -887,8 +952,9 @@ class Sam2Service::PropagateReactor
     if (ServiceMetrics* m = service_->options_.metrics) {
       m->RecordRequest("PropagateVideo", StatusCodeName(status.code()),
                        queued_, began_ ? std::optional(compute_) : std::nullopt,
-                       absl::Now() - start_);
+                       absl::Now() - start_, admission_.tenant());
     }
+    admission_.Release();
     Finish(ToGrpcStatus(status));
   }
 
@@ -898,6 +964,7 @@ class Sam2Service::PropagateReactor
   const absl::Time start_;
   std::shared_ptr<VideoSession> session_;
   PropagationRequest request_;
+  Admission admission_;  // set in the constructor, before any worker task
 
   // Owned by the worker task in progress (one at a time).
   bool began_ = false;

@@ -17,6 +17,18 @@
 //     seen by the next frame's task, so a stream stops within one frame and
 //     the session stays usable.
 //
+// Authentication and tenants: when `authenticator` is set, every method
+// first admits its call (tenant_admission.h): the "authorization: Bearer"
+// metadata names the tenant (UNAUTHENTICATED otherwise), the tenant's
+// requests in flight are counted until the call (or stream) finishes
+// (RESOURCE_EXHAUSTED over its quota), and every session lookup, creation
+// and deletion is the tenant's: another tenant's session is NOT_FOUND
+// exactly as one that never existed. This check sits at the service's entry
+// rather than in an interceptor because the tenant must reach the handler
+// and gRPC 1.51's server interceptors can neither refuse a call before the
+// handler runs nor hand it a value. grpc.health.v1 and reflection are other
+// services and stay open.
+//
 // Ownership: the service borrows the store, pool and metrics (they outlive
 // it) and shares the model. Thread-safety: all methods are called by gRPC
 // on its threads; shared state is the store and pool (thread-safe) and the
@@ -36,6 +48,7 @@
 #include "protos/sam2/v1/sam2.grpc.pb.h"
 #include "server/service_metrics.h"
 #include "server/segment_batcher.h"
+#include "server/tenant_admission.h"
 #include "server/worker_pool.h"
 #include "session/image_session.h"
 #include "session/session_store.h"
@@ -69,6 +82,11 @@ struct Sam2ServiceOptions {
   // Dynamic batching of Segment calls (not owned; may be null: each call
   // runs on its own, as RunExclusive).
   SegmentBatcher* segment_batcher = nullptr;
+  // Bearer tokens and tenants (not owned; null: no authentication, every
+  // caller is tenant "").
+  Authenticator* authenticator = nullptr;
+  // Each tenant's requests in flight (not owned; may be null: not counted).
+  TenantInFlight* tenant_in_flight = nullptr;
   ServiceLimits limits;
   // Returned by GetServerInfo (limits are filled in from `limits`).
   v1::ServerInfo info;
@@ -135,10 +153,12 @@ class Sam2Service final
   class UploadReactor;
   class PropagateReactor;
 
+  // The call's tenant and in-flight slot (see the banner).
+  absl::StatusOr<Admission> Admit(const grpc::CallbackServerContext* ctx) const;
   absl::StatusOr<std::shared_ptr<ImageSession>> LookupImage(
-      absl::string_view name);
+      absl::string_view name, const std::string& tenant);
   absl::StatusOr<std::shared_ptr<VideoSession>> LookupVideo(
-      absl::string_view name);
+      absl::string_view name, const std::string& tenant);
   // Runs `body` on the session's worker while holding the session's
   // exclusivity (ABORTED if another operation holds it), then re-reads the
   // session's size for the byte budget.
@@ -147,10 +167,11 @@ class Sam2Service final
                                          std::shared_ptr<S> session,
                                          absl::string_view operation,
                                          std::function<absl::Status(S&)> body);
-  absl::Status CheckAcceptingSessions() const;
-  // Inserts a new session and pins it to `worker`.
+  absl::Status CheckAcceptingSessions(const SessionOwner& owner) const;
+  // Inserts `owner`'s new session and pins it to `worker`.
   absl::StatusOr<std::string> InsertSession(std::shared_ptr<Session> session,
-                                            int worker);
+                                            int worker,
+                                            const SessionOwner& owner);
   void FillImageSession(const ImageSession& s, v1::ImageSession* out) const;
   void FillVideoSession(const VideoSession& s, v1::VideoSession* out) const;
   StageObserver Observer() const;

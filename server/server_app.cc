@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/worker_call.h"
 #include "absl/time/clock.h"
@@ -125,6 +126,20 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
       ServiceMetrics::Create();
   if (!metrics.ok()) return metrics.status();
   app->metrics_ = *std::move(metrics);
+  app->tenant_in_flight_ = std::make_unique<TenantInFlight>();
+  if (!options.auth.token_file.empty()) {
+    absl::StatusOr<std::unique_ptr<Authenticator>> auth =
+        Authenticator::Create(options.auth);
+    if (!auth.ok()) return auth.status();
+    app->auth_ = *std::move(auth);
+    Authenticator* a = app->auth_.get();
+    app->metrics_->SetAuthStatsCallback([a] {
+      return AuthStats{a->failures(AuthFailure::kMissing),
+                       a->failures(AuthFailure::kInvalid)};
+    });
+  }
+  Authenticator* authenticator = app->auth_.get();
+  TenantInFlight* tenant_in_flight = app->tenant_in_flight_.get();
   app->metrics_->SetModelInfo(
       {m.meaningless ? "random-weight test model (" + m.variant + ")"
                      : m.variant,
@@ -183,6 +198,9 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     out.live_by_kind["image"] = stats.live_image;
     out.live_by_kind["video"] = stats.live_video;
     out.bytes = stats.bytes_held;
+    for (const auto& [tenant, usage] : stats.by_tenant) {
+      out.by_tenant[tenant] = {usage.sessions, usage.bytes};
+    }
     for (const auto& [key, n] : stats.removed_by_reason) {
       const size_t slash = key.find('/');
       out.removed_by_kind_reason[{key.substr(0, slash),
@@ -218,6 +236,8 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   service_options.pool = pool;
   service_options.metrics = app->metrics_.get();
   service_options.embedding_cache = embedding_cache;
+  service_options.authenticator = authenticator;
+  service_options.tenant_in_flight = tenant_in_flight;
   if (options.segment_batching.max_batch > 1) {
     SegmentBatcherOptions batching = options.segment_batching;
     batching.queue_capacity = options.queue_capacity;
@@ -257,6 +277,8 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
       invocations.pool = pool;
       invocations.metrics = metrics_ptr;
       invocations.embedding_cache = embedding_cache;
+      invocations.authenticator = authenticator;
+      invocations.tenant_in_flight = tenant_in_flight;
       invocations.limits = options.limits.image;
       Sam2Service* service = app->service_.get();
       invocations.draining = [service] { return service->draining(); };
@@ -270,6 +292,8 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
       web.pool = pool;
       web.metrics = metrics_ptr;
       web.embedding_cache = embedding_cache;
+      web.authenticator = authenticator;
+      web.tenant_in_flight = tenant_in_flight;
       web.limits = options.limits;
       Sam2Service* service = app->service_.get();
       web.draining = [service] { return service->draining(); };
@@ -288,6 +312,20 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
       // threads of their own (their caps), so /metrics and /ping keep
       // theirs.
       http_options.num_threads += web.max_streams + web.max_calls;
+    }
+    if (authenticator != nullptr) {
+      // Refused before their bodies are read; the handlers then admit the
+      // caller as their tenant. /ping, /healthz and the page stay open.
+      for (HttpRoute& route : http_options.routes) {
+        if (absl::StartsWith(route.path, "/api/v1/") ||
+            route.path == "/invocations" ||
+            (route.path == "/metrics" && options.metrics_require_token)) {
+          route.authenticate = [authenticator](const HttpRequest& request) {
+            return authenticator->Authenticate(request.Header("authorization"))
+                .status();
+          };
+        }
+      }
     }
     absl::StatusOr<std::unique_ptr<HttpServer>> http =
         HttpServer::Start(http_options);

@@ -29,6 +29,7 @@
 #include "model/video_predictor.h"
 #include "protos/sam2/v1/sam2.pb.h"
 #include "model/precision.h"
+#include "server/authenticator.h"
 #include "server/grpc_server.h"
 #include "server/http_server.h"
 #include "server/invocations.h"
@@ -36,6 +37,7 @@
 #include "server/sam2_service.h"
 #include "server/service_metrics.h"
 #include "server/segment_batcher.h"
+#include "server/tenant_in_flight.h"
 #include "server/worker_pool.h"
 #include "session/clock.h"
 #include "session/session_reaper.h"
@@ -104,6 +106,13 @@ struct ServerAppOptions {
   // sessions are still served, so load balancers route new work elsewhere
   // before gRPC stops taking calls.
   absl::Duration drain_delay = absl::ZeroDuration();
+  // Bearer tokens and tenants (server/authenticator.h): with a token file
+  // every sam2.v1 call, /api/v1/* and /invocations need a valid token
+  // (health, reflection, /ping, /healthz and the /ui/ page stay open);
+  // empty token_file: no authentication, one anonymous tenant "".
+  AuthOptions auth;
+  // With a token file, /metrics needs a token too.
+  bool metrics_require_token = false;
 };
 
 class ServerApp {
@@ -117,6 +126,9 @@ class ServerApp {
   int http_port() const { return http_ ? http_->port() : 0; }
   const v1::ServerInfo& info() const { return info_; }
   SessionStore& store() { return *store_; }
+  // Null without a token file.
+  Authenticator* authenticator() { return auth_.get(); }
+  TenantInFlight& tenant_in_flight() { return *tenant_in_flight_; }
   ServiceMetrics& metrics() { return *metrics_; }
   WorkerPool& pool() { return *pool_; }
   // The sam2.v1 service (tests: StartDraining alone, without stopping gRPC).
@@ -132,6 +144,9 @@ class ServerApp {
   ServedModel model_;
   v1::ServerInfo info_;
   std::unique_ptr<ServiceMetrics> metrics_;
+  // Before everything that serves calls: they use them until stopped.
+  std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<TenantInFlight> tenant_in_flight_;
   std::unique_ptr<SessionStore> store_;
   std::unique_ptr<EmbeddingCache> embedding_cache_;
   std::unique_ptr<SessionReaper> reaper_;

@@ -10,8 +10,11 @@
 // GetServerInfo, because its masks are meaningless.
 //
 // Where: the loopback interface by default; an address reachable from other
-// machines only with --insecure_listen_any, since there is no TLS and no
-// authentication yet (listen_policy.h). The log says which.
+// machines only with --insecure_listen_any, since there is no TLS yet
+// (listen_policy.h). The log says which.
+//
+// Who: anyone, unless --token_file names the bearer tokens and their
+// tenants (server/authenticator.h).
 
 #include <signal.h>
 
@@ -49,6 +52,28 @@ ABSL_FLAG(bool, insecure_listen_any, false,
           "(e.g. 0.0.0.0): the server has no TLS and no authentication yet, "
           "so do this only behind a proxy or a network policy (containers, "
           "Kubernetes, SageMaker).");
+// Authentication and tenants (server/authenticator.h, README "Authentication
+// and tenants").
+ABSL_FLAG(std::string, token_file, "",
+          "Bearer-token file: one 'tenant token [max_sessions=N] "
+          "[max_session_mb=N] [max_in_flight=N]' per line (token: 16-512 "
+          "printable characters, or sha256:<hex>). When set, every sam2.v1 "
+          "call, /api/v1/* and /invocations need 'authorization: Bearer "
+          "<token>', and each tenant sees only its own sessions. Re-read when "
+          "it changes; a bad file at start is an error.");
+ABSL_FLAG(absl::Duration, token_reload_interval, absl::Seconds(10),
+          "How often --token_file is checked for changes (0: never).");
+ABSL_FLAG(int64_t, tenant_max_sessions, 0,
+          "Live sessions per tenant when its line sets no max_sessions "
+          "(0: only the global --max_sessions).");
+ABSL_FLAG(int64_t, tenant_session_memory_mb, 0,
+          "Session memory per tenant (MiB) when its line sets no "
+          "max_session_mb (0: only the global --session_memory_mb).");
+ABSL_FLAG(int64_t, tenant_max_in_flight, 0,
+          "Requests in flight per tenant when its line sets no max_in_flight "
+          "(0: no per-tenant cap).");
+ABSL_FLAG(bool, metrics_require_token, false,
+          "With --token_file, /metrics needs a bearer token too.");
 ABSL_FLAG(bool, invocations, true,
           "Serve SageMaker's POST /invocations on the HTTP side (image "
           "segmentation with stateful sessions; 6 MB bodies, 60 s limit).");
@@ -279,6 +304,25 @@ int main(int argc, char** argv) {
     std::cerr << "sam2_server: --segment_max_batch must be >= 1 and "
                  "--segment_batch_delay >= 0\n";
     return 2;
+  }
+  options.auth.token_file = absl::GetFlag(FLAGS_token_file);
+  options.auth.reload_interval = absl::GetFlag(FLAGS_token_reload_interval);
+  options.auth.default_quotas.max_sessions =
+      absl::GetFlag(FLAGS_tenant_max_sessions);
+  options.auth.default_quotas.max_session_bytes =
+      absl::GetFlag(FLAGS_tenant_session_memory_mb) << 20;
+  options.auth.default_quotas.max_in_flight =
+      absl::GetFlag(FLAGS_tenant_max_in_flight);
+  options.metrics_require_token = absl::GetFlag(FLAGS_metrics_require_token);
+  if (options.auth.default_quotas.max_sessions < 0 ||
+      options.auth.default_quotas.max_session_bytes < 0 ||
+      options.auth.default_quotas.max_in_flight < 0) {
+    std::cerr << "sam2_server: --tenant_* quotas must be >= 0\n";
+    return 2;
+  }
+  if (!options.auth.token_file.empty()) {
+    std::cerr << "sam2_server: bearer tokens required (" << options.auth.token_file
+              << ")\n";
   }
   options.warm_up = absl::GetFlag(FLAGS_warm_up);
   options.drain_delay = absl::GetFlag(FLAGS_drain_delay);

@@ -54,29 +54,29 @@ absl::Status ServiceMetrics::Init() {
   SAM2_ASSIGN_OR_RETURN_FAMILY(
       requests_,
       registry_.AddCounter("sam2_requests_total",
-                           "RPCs finished, by method and status code.",
-                           {"method", "code"}));
+                           "RPCs finished, by method, status code and tenant.",
+                           {"method", "code", "tenant"}));
   SAM2_ASSIGN_OR_RETURN_FAMILY(
       failures_,
       registry_.AddCounter("sam2_request_failures_total",
                            "RPCs finished with a non-OK status code.",
-                           {"method", "code"}));
+                           {"method", "code", "tenant"}));
   SAM2_ASSIGN_OR_RETURN_FAMILY(
       queue_seconds_,
       registry_.AddHistogram("sam2_request_queue_seconds",
                              "Time a request waited in its worker's queue.",
-                             {"method"}, latency));
+                             {"method", "tenant"}, latency));
   SAM2_ASSIGN_OR_RETURN_FAMILY(
       compute_seconds_,
       registry_.AddHistogram("sam2_request_compute_seconds",
-                             "Time a request ran on its worker.", {"method"},
-                             latency));
+                             "Time a request ran on its worker.",
+                             {"method", "tenant"}, latency));
   SAM2_ASSIGN_OR_RETURN_FAMILY(
       latency_seconds_,
       registry_.AddHistogram(
           "sam2_request_latency_seconds",
           "End-to-end RPC latency (streams: until the last message).",
-          {"method"}, latency));
+          {"method", "tenant"}, latency));
   SAM2_ASSIGN_OR_RETURN_FAMILY(
       stage_seconds_,
       registry_.AddHistogram(
@@ -122,6 +122,43 @@ absl::Status ServiceMetrics::Init() {
         std::vector<CallbackSample> samples;
         if (SessionStatsCallback stats = session_stats()) {
           samples.push_back({{}, static_cast<double>(stats().bytes)});
+        }
+        return samples;
+      });
+  if (!status.ok()) return status;
+  // One sample per tenant (not the tenant-less ""), of `field`.
+  const auto per_tenant = [this](int64_t SessionStats::TenantUsage::*field) {
+    return [this, field] {
+      std::vector<CallbackSample> samples;
+      if (SessionStatsCallback stats = session_stats()) {
+        for (const auto& [tenant, usage] : stats().by_tenant) {
+          if (!tenant.empty()) {
+            samples.push_back({{tenant}, static_cast<double>(usage.*field)});
+          }
+        }
+      }
+      return samples;
+    };
+  };
+  status = registry_.AddGaugeCallback(
+      "sam2_tenant_sessions", "Live sessions of each tenant (authentication).",
+      {"tenant"}, per_tenant(&SessionStats::TenantUsage::sessions));
+  if (!status.ok()) return status;
+  status = registry_.AddGaugeCallback(
+      "sam2_tenant_session_bytes",
+      "Bytes held by each tenant's sessions (authentication).", {"tenant"},
+      per_tenant(&SessionStats::TenantUsage::bytes));
+  if (!status.ok()) return status;
+  status = registry_.AddCallback(
+      "sam2_auth_failures_total",
+      "Calls refused for want of a valid bearer token, by reason (missing, "
+      "invalid).",
+      MetricType::kCounter, {"reason"}, [this] {
+        std::vector<CallbackSample> samples;
+        if (AuthStatsCallback stats = auth_stats()) {
+          const AuthStats s = stats();
+          samples.push_back({{"missing"}, static_cast<double>(s.missing)});
+          samples.push_back({{"invalid"}, static_cast<double>(s.invalid)});
         }
         return samples;
       });
@@ -192,11 +229,13 @@ void ServiceMetrics::RecordRequest(absl::string_view method,
                                    absl::string_view code,
                                    std::optional<absl::Duration> queue,
                                    std::optional<absl::Duration> compute,
-                                   absl::Duration total) {
-  const std::vector<std::string> method_and_code = Labels({method, code});
+                                   absl::Duration total,
+                                   absl::string_view tenant) {
+  const std::vector<std::string> method_and_code =
+      Labels({method, code, tenant});
   requests_->WithLabels(method_and_code)->Increment();
   if (code != "OK") failures_->WithLabels(method_and_code)->Increment();
-  const std::vector<std::string> method_only = Labels({method});
+  const std::vector<std::string> method_only = Labels({method, tenant});
   if (queue.has_value()) {
     queue_seconds_->WithLabels(method_only)
         ->Observe(absl::ToDoubleSeconds(*queue));
@@ -243,6 +282,16 @@ void ServiceMetrics::SetQueueDepthCallback(QueueDepthCallback callback) {
 SessionStatsCallback ServiceMetrics::session_stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return session_stats_;
+}
+
+void ServiceMetrics::SetAuthStatsCallback(AuthStatsCallback callback) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auth_stats_ = std::move(callback);
+}
+
+AuthStatsCallback ServiceMetrics::auth_stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return auth_stats_;
 }
 
 QueueDepthCallback ServiceMetrics::queue_depth() const {

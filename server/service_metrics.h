@@ -5,20 +5,29 @@
 //
 // Exported families (in this order):
 //   sam2_model_info{variant,precision,device}        gauge, 1 once set
-//   sam2_requests_total{method,code}                 counter
-//   sam2_request_failures_total{method,code}         counter, non-OK only
-//   sam2_request_queue_seconds{method}               histogram
-//   sam2_request_compute_seconds{method}             histogram
-//   sam2_request_latency_seconds{method}             histogram, end to end
+//   sam2_requests_total{method,code,tenant}          counter
+//   sam2_request_failures_total{method,code,tenant}  counter, non-OK only
+//   sam2_request_queue_seconds{method,tenant}        histogram
+//   sam2_request_compute_seconds{method,tenant}      histogram
+//   sam2_request_latency_seconds{method,tenant}      histogram, end to end
 //   sam2_stage_seconds{stage}                        histogram
 //   sam2_stream_first_mask_seconds                   histogram
 //   sam2_stream_frames_total                         counter
 //   sam2_sessions{kind}                              gauge (callback)
 //   sam2_session_bytes                               gauge (callback)
+//   sam2_tenant_sessions{tenant}                     gauge (callback)
+//   sam2_tenant_session_bytes{tenant}                gauge (callback)
+//   sam2_auth_failures_total{reason}                 counter (callback)
 //   sam2_sessions_removed_total{kind,reason}         counter (callback)
 //   sam2_embedding_cache_lookups_total{result}       counter (callback), hit/miss
 //   sam2_embedding_cache_bytes                       gauge (callback)
 //   sam2_worker_queue_depth{worker}                  gauge (callback)
+//
+// The tenant label: the tenant of the bearer token a call carried (tenants
+// come only from the token file, so its values are bounded). Without
+// authentication it is "", which the registry leaves out of the text (see
+// metrics.h), so the series read exactly as they did before tenants; the
+// tenant families then export nothing, nor does sam2_auth_failures_total.
 //
 // Ownership: the server owns one ServiceMetrics for the process's life and
 // hands Render (e.g. as a lambda) to the HTTP /metrics handler. Callbacks
@@ -75,8 +84,22 @@ struct SessionStats {
   int64_t embedding_cache_hits = 0;
   int64_t embedding_cache_misses = 0;
   int64_t embedding_cache_bytes = 0;
+  // Live sessions and their bytes by tenant ("" without authentication:
+  // not exported).
+  struct TenantUsage {
+    int64_t sessions = 0;
+    int64_t bytes = 0;
+  };
+  std::map<std::string, TenantUsage> by_tenant;
 };
 using SessionStatsCallback = std::function<SessionStats()>;
+
+// Calls refused by the authenticator since start, by reason.
+struct AuthStats {
+  int64_t missing = 0;  // no token sent
+  int64_t invalid = 0;  // malformed, or no tenant has it
+};
+using AuthStatsCallback = std::function<AuthStats()>;
 
 // Queued tasks per worker; `worker` names the device, e.g. "cpu", "cuda:0".
 struct WorkerQueueDepth {
@@ -113,10 +136,11 @@ class ServiceMetrics {
   // and `compute` are nullopt when the request never reached a worker (e.g.
   // rejected while parsing), so they don't skew those histograms with zeros.
   // `total` is the end-to-end latency (for a stream: until the last message).
+  // `tenant`: the caller's tenant, "" without authentication.
   void RecordRequest(absl::string_view method, absl::string_view code,
                      std::optional<absl::Duration> queue,
                      std::optional<absl::Duration> compute,
-                     absl::Duration total);
+                     absl::Duration total, absl::string_view tenant = "");
 
   // Time spent in one stage of the model (see kStage*).
   void RecordStage(absl::string_view stage, absl::Duration duration);
@@ -139,6 +163,8 @@ class ServiceMetrics {
   // per scrape, so it should be a cheap snapshot under the store's lock.
   void SetSessionStatsCallback(SessionStatsCallback callback);
   void SetQueueDepthCallback(QueueDepthCallback callback);
+  // Installed only when the server authenticates.
+  void SetAuthStatsCallback(AuthStatsCallback callback);
 
   // The exposition text for /metrics.
   std::string Render() const { return registry_.Render(); }
@@ -153,6 +179,7 @@ class ServiceMetrics {
   // Copies of the installed callbacks, taken under mu_ and called outside it.
   SessionStatsCallback session_stats() const;
   QueueDepthCallback queue_depth() const;
+  AuthStatsCallback auth_stats() const;
 
   MetricsRegistry registry_;
   CounterFamily* requests_ = nullptr;
@@ -170,6 +197,7 @@ class ServiceMetrics {
   std::optional<ModelInfo> model_info_ ABSL_GUARDED_BY(mu_);
   SessionStatsCallback session_stats_ ABSL_GUARDED_BY(mu_);
   QueueDepthCallback queue_depth_ ABSL_GUARDED_BY(mu_);
+  AuthStatsCallback auth_stats_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sam2

@@ -183,5 +183,43 @@ TEST(ServiceMetricsTest, SessionAndQueueCallbacks) {
   EXPECT_TRUE(Samples(text, "sam2_worker_queue_depth").empty());
 }
 
+TEST(ServiceMetricsTest, TenantLabelsAndAuthFailures) {
+  auto metrics = MakeMetrics();
+  ASSERT_NE(metrics, nullptr);
+  metrics->RecordRequest("Segment", "OK", std::nullopt, std::nullopt,
+                         absl::Milliseconds(2), "acme");
+  metrics->RecordRequest("Segment", "OK", std::nullopt, std::nullopt,
+                         absl::Milliseconds(2));
+  metrics->SetSessionStatsCallback([] {
+    SessionStats stats;
+    stats.by_tenant = {{"", {5, 50}}, {"acme", {2, 2048}}};
+    return stats;
+  });
+  std::string text = metrics->Render();
+  EXPECT_TRUE(Samples(text, "sam2_auth_failures_total").empty());
+  metrics->SetAuthStatsCallback([] { return AuthStats{3, 4}; });
+  text = metrics->Render();
+  EXPECT_EQ(Samples(text, "sam2_requests_total"),
+            (std::vector<std::string>{
+                "sam2_requests_total{method=\"Segment\",code=\"OK\"} 1",
+                "sam2_requests_total{method=\"Segment\",code=\"OK\","
+                "tenant=\"acme\"} 1"}));
+  EXPECT_EQ(Samples(text, "sam2_request_latency_seconds_count"),
+            (std::vector<std::string>{
+                "sam2_request_latency_seconds_count{method=\"Segment\"} 1",
+                "sam2_request_latency_seconds_count{method=\"Segment\","
+                "tenant=\"acme\"} 1"}));
+  // The tenant-less sessions are not a tenant's.
+  EXPECT_EQ(Samples(text, "sam2_tenant_sessions"),
+            std::vector<std::string>{"sam2_tenant_sessions{tenant=\"acme\"} 2"});
+  EXPECT_EQ(Samples(text, "sam2_tenant_session_bytes"),
+            std::vector<std::string>{
+                "sam2_tenant_session_bytes{tenant=\"acme\"} 2048"});
+  EXPECT_EQ(Samples(text, "sam2_auth_failures_total"),
+            (std::vector<std::string>{
+                "sam2_auth_failures_total{reason=\"invalid\"} 4",
+                "sam2_auth_failures_total{reason=\"missing\"} 3"}));
+}
+
 }  // namespace
 }  // namespace sam2

@@ -17,14 +17,15 @@
 
 namespace sam2 {
 
-// SessionStore::Lookup's errors; FAILED_PRECONDITION "session X is a video
-// session, not an image one" for the other kind.
+// SessionStore::Lookup's errors (for `tenant`, the caller's: another
+// tenant's session is "no session X"); FAILED_PRECONDITION "session X is a
+// video session, not an image one" for the other kind.
 absl::StatusOr<std::shared_ptr<ImageSession>> LookupImageSession(
-    SessionStore& store, absl::string_view id);
+    SessionStore& store, absl::string_view id, absl::string_view tenant);
 
 // As LookupImageSession, for video sessions.
 absl::StatusOr<std::shared_ptr<VideoSession>> LookupVideoSession(
-    SessionStore& store, absl::string_view id);
+    SessionStore& store, absl::string_view id, absl::string_view tenant);
 
 }  // namespace sam2
 

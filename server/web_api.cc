@@ -121,7 +121,8 @@ class WebApi {
 
   // What a handler produces: a body, or the status to answer with.
   using Result = absl::StatusOr<Json>;
-  using Handler = Result (WebApi::*)(const HttpRequest&, WorkerCallTiming&);
+  using Handler = Result (WebApi::*)(const HttpRequest&, const SessionOwner&,
+                                     WorkerCallTiming&);
 
   // Runs `handler`, records the request's metrics as "web.<name>".
   HttpResponse Serve(absl::string_view name, Handler handler,
@@ -130,20 +131,26 @@ class WebApi {
     WorkerCallTiming timing;
     HttpResponse response;
     absl::StatusCode code = absl::StatusCode::kOk;
-    if (const std::string accepted = UnacceptedMediaType(name, request);
-        !accepted.empty()) {
+    // Held until the response is built (a slot of the tenant's quota).
+    const absl::StatusOr<Admission> admitted = AdmitCall(request);
+    if (!admitted.ok()) {
+      code = admitted.status().code();
+      response = ErrorResponse(admitted.status());
+    } else if (const std::string accepted = UnacceptedMediaType(name, request);
+               !accepted.empty()) {
       code = absl::StatusCode::kInvalidArgument;
       response = UnsupportedMediaTypeResponse(MediaType(request), accepted);
     } else {
-      Result result = (this->*handler)(request, timing);
+      Result result = (this->*handler)(request, admitted->owner, timing);
       code = result.status().code();
       response = result.ok() ? JsonResponse(200, *result)
                              : ErrorResponse(result.status());
     }
     if (options_.metrics != nullptr) {
-      options_.metrics->RecordRequest(absl::StrCat("web.", name),
-                                      StatusCodeName(code), timing.queue,
-                                      timing.compute, absl::Now() - start);
+      options_.metrics->RecordRequest(
+          absl::StrCat("web.", name), StatusCodeName(code), timing.queue,
+          timing.compute, absl::Now() - start,
+          admitted.ok() ? admitted->tenant() : "");
     }
     return response;
   }
@@ -152,12 +159,15 @@ class WebApi {
   HttpResponse VideoFrame(const HttpRequest& request) {
     const absl::Time start = absl::Now();
     WorkerCallTiming timing;
-    absl::StatusOr<std::string> jpeg = FrameJpeg(request, timing);
+    const absl::StatusOr<Admission> admitted = AdmitCall(request);
+    absl::StatusOr<std::string> jpeg =
+        admitted.ok() ? FrameJpeg(request, admitted->tenant(), timing)
+                      : admitted.status();
     if (options_.metrics != nullptr) {
-      options_.metrics->RecordRequest("web.VideoFrame",
-                                      StatusCodeName(jpeg.status().code()),
-                                      timing.queue, timing.compute,
-                                      absl::Now() - start);
+      options_.metrics->RecordRequest(
+          "web.VideoFrame", StatusCodeName(jpeg.status().code()), timing.queue,
+          timing.compute, absl::Now() - start,
+          admitted.ok() ? admitted->tenant() : "");
     }
     if (!jpeg.ok()) return ErrorResponse(jpeg.status());
     HttpResponse response;
@@ -173,8 +183,9 @@ class WebApi {
     return response;
   }
 
-  Result ImageCreate(const HttpRequest& request, WorkerCallTiming& timing) {
-    if (absl::Status s = CheckAcceptingSessions(); !s.ok()) return s;
+  Result ImageCreate(const HttpRequest& request, const SessionOwner& caller,
+                WorkerCallTiming& timing) {
+    if (absl::Status s = CheckAcceptingSessions(caller); !s.ok()) return s;
     const int worker = options_.pool->PickWorker();
     Json out;
     absl::Status status = RunOnWorker(
@@ -187,7 +198,7 @@ class WebApi {
           if (!created.ok()) return created.status();
           std::shared_ptr<ImageSession> session = *std::move(created);
           absl::StatusOr<std::string> id =
-              options_.store->Insert(session, worker);
+              options_.store->Insert(session, worker, caller);
           if (!id.ok()) return id.status();
           out = {{"session", *id},
                  {"height", session->height()},
@@ -200,7 +211,8 @@ class WebApi {
     return out;
   }
 
-  Result ImageSegment(const HttpRequest& request, WorkerCallTiming& timing) {
+  Result ImageSegment(const HttpRequest& request, const SessionOwner& caller,
+                WorkerCallTiming& timing) {
     absl::StatusOr<Json> json = ParseSessionRequest(
         request, {"session", "points", "point_labels", "boxes",
                   "multimask_output", "mask_input"});
@@ -227,7 +239,7 @@ class WebApi {
           MaskReference{*result_id, 0, static_cast<int>(*mask_index)};
     }
     absl::StatusOr<std::shared_ptr<ImageSession>> session =
-        LookupImageSession(*options_.store, id);
+        LookupImageSession(*options_.store, id, caller.tenant);
     if (!session.ok()) return session.status();
     Json out;
     absl::Status status = RunExclusiveOnWorker(
@@ -251,7 +263,8 @@ class WebApi {
     return out;
   }
 
-  Result ImageGenerate(const HttpRequest& request, WorkerCallTiming& timing) {
+  Result ImageGenerate(const HttpRequest& request, const SessionOwner& caller,
+                WorkerCallTiming& timing) {
     absl::StatusOr<Json> json = ParseSessionRequest(
         request, {"session", "automatic"});
     if (!json.ok()) return json.status();
@@ -261,7 +274,7 @@ class WebApi {
       if (absl::Status s = ParseAutomatic(*it, automatic); !s.ok()) return s;
     }
     absl::StatusOr<std::shared_ptr<ImageSession>> session =
-        LookupImageSession(*options_.store, id);
+        LookupImageSession(*options_.store, id, caller.tenant);
     if (!session.ok()) return session.status();
     Json annotations = Json::array();
     absl::Status status = RunExclusiveOnWorker(
@@ -281,7 +294,8 @@ class WebApi {
     return Json{{"annotations", std::move(annotations)}};
   }
 
-  Result VideoCreate(const HttpRequest& request, WorkerCallTiming& timing) {
+  Result VideoCreate(const HttpRequest& request, const SessionOwner& caller,
+                WorkerCallTiming& timing) {
     const bool frames = MediaType(request) == kJsonContentType;
     VideoSessionConfig config;
     if (frames) {
@@ -296,7 +310,7 @@ class WebApi {
     } else if (request.body.empty()) {
       return Invalid("the body must be a video file");
     }
-    if (absl::Status s = CheckAcceptingSessions(); !s.ok()) return s;
+    if (absl::Status s = CheckAcceptingSessions(caller); !s.ok()) return s;
     std::string path;
     if (!frames) {
       absl::StatusOr<std::string> written =
@@ -322,7 +336,7 @@ class WebApi {
           if (!created.ok()) return created.status();
           std::shared_ptr<VideoSession> session = *std::move(created);
           absl::StatusOr<std::string> id =
-              options_.store->Insert(session, worker);
+              options_.store->Insert(session, worker, caller);
           if (!id.ok()) return id.status();
           out = VideoJson(*session);
           return absl::OkStatus();
@@ -333,24 +347,26 @@ class WebApi {
     return out;
   }
 
-  Result VideoAppend(const HttpRequest& request, WorkerCallTiming& timing) {
+  Result VideoAppend(const HttpRequest& request, const SessionOwner& caller,
+                WorkerCallTiming& timing) {
     const std::string* id = request.Header(kSessionHeader);
     if (id == nullptr) {
       return Invalid("the X-Sam2-Session header must name the video session");
     }
-    return OnVideo(*id, "AppendFrames", timing, [&](VideoSession& s) -> Result {
+    return OnVideo(caller, *id, "AppendFrames", timing, [&](VideoSession& s) -> Result {
       absl::StatusOr<int64_t> n = s.AppendFrames({request.body});
       if (!n.ok()) return n.status();
       return VideoJson(s);
     });
   }
 
-  Result VideoGet(const HttpRequest& request, WorkerCallTiming& timing) {
+  Result VideoGet(const HttpRequest& request, const SessionOwner& caller,
+                WorkerCallTiming& timing) {
     absl::StatusOr<Json> json = ParseSessionRequest(request, {"session"});
     if (!json.ok()) return json.status();
     const std::string id = (*json)["session"].get<std::string>();
     absl::StatusOr<std::shared_ptr<VideoSession>> session =
-        LookupVideoSession(*options_.store, id);
+        LookupVideoSession(*options_.store, id, caller.tenant);
     if (!session.ok()) return session.status();
     // On the worker, between frames of a propagation if one runs (as the
     // gRPC GetVideoSession): never refused as a conflict.
@@ -366,7 +382,8 @@ class WebApi {
     return out;
   }
 
-  Result VideoPrompts(const HttpRequest& request, WorkerCallTiming& timing) {
+  Result VideoPrompts(const HttpRequest& request, const SessionOwner& caller,
+                WorkerCallTiming& timing) {
     absl::StatusOr<Json> json = ParseSessionRequest(
         request, {"session", "frame_index", "object_id", "points",
                   "point_labels", "box", "clear_old_points"});
@@ -389,14 +406,15 @@ class WebApi {
       if (!it->is_boolean()) return Invalid("clear_old_points must be true or false");
       input.clear_old_points = it->get<bool>();
     }
-    return OnVideo(id, "AddPrompts", timing, [&](VideoSession& s) -> Result {
+    return OnVideo(caller, id, "AddPrompts", timing, [&](VideoSession& s) -> Result {
       absl::StatusOr<FrameMasksOutput> out = s.AddPrompts(input, Observer());
       if (!out.ok()) return out.status();
       return FrameMasksJson(*out);
     });
   }
 
-  Result VideoClear(const HttpRequest& request, WorkerCallTiming& timing) {
+  Result VideoClear(const HttpRequest& request, const SessionOwner& caller,
+                WorkerCallTiming& timing) {
     absl::StatusOr<Json> json = ParseSessionRequest(
         request, {"session", "frame_index", "object_id"});
     if (!json.ok()) return json.status();
@@ -405,7 +423,7 @@ class WebApi {
     if (!frame.ok()) return frame.status();
     absl::StatusOr<int64_t> object = IntField(*json, "object_id", std::nullopt);
     if (!object.ok()) return object.status();
-    return OnVideo(id, "ClearPrompts", timing, [&](VideoSession& s) -> Result {
+    return OnVideo(caller, id, "ClearPrompts", timing, [&](VideoSession& s) -> Result {
       absl::StatusOr<FrameMasksOutput> out =
           s.ClearPrompts(*frame, *object, MaskEncoding::kRle);
       if (!out.ok()) return out.status();
@@ -413,14 +431,15 @@ class WebApi {
     });
   }
 
-  Result VideoRemoveObject(const HttpRequest& request, WorkerCallTiming& timing) {
+  Result VideoRemoveObject(const HttpRequest& request, const SessionOwner& caller,
+                WorkerCallTiming& timing) {
     absl::StatusOr<Json> json = ParseSessionRequest(
         request, {"session", "object_id"});
     if (!json.ok()) return json.status();
     const std::string id = (*json)["session"].get<std::string>();
     absl::StatusOr<int64_t> object = IntField(*json, "object_id", std::nullopt);
     if (!object.ok()) return object.status();
-    return OnVideo(id, "RemoveObject", timing, [&](VideoSession& s) -> Result {
+    return OnVideo(caller, id, "RemoveObject", timing, [&](VideoSession& s) -> Result {
       absl::StatusOr<RemoveObjectOutput> out =
           s.RemoveObject(*object, MaskEncoding::kRle);
       if (!out.ok()) return out.status();
@@ -433,22 +452,26 @@ class WebApi {
     });
   }
 
-  Result VideoReset(const HttpRequest& request, WorkerCallTiming& timing) {
+  Result VideoReset(const HttpRequest& request, const SessionOwner& caller,
+                WorkerCallTiming& timing) {
     absl::StatusOr<Json> json = ParseSessionRequest(request, {"session"});
     if (!json.ok()) return json.status();
     const std::string id = (*json)["session"].get<std::string>();
-    return OnVideo(id, "ResetVideoSession", timing,
+    return OnVideo(caller, id, "ResetVideoSession", timing,
                    [&](VideoSession& s) -> Result {
                      s.Reset();
                      return VideoJson(s);
                    });
   }
 
-  Result SessionDelete(const HttpRequest& request, WorkerCallTiming&) {
+  Result SessionDelete(const HttpRequest& request, const SessionOwner& caller,
+                       WorkerCallTiming&) {
     absl::StatusOr<Json> json = ParseSessionRequest(request, {"session"});
     if (!json.ok()) return json.status();
     const std::string id = (*json)["session"].get<std::string>();
-    if (absl::Status s = options_.store->Remove(id); !s.ok()) return s;
+    if (absl::Status s = options_.store->Remove(id, caller.tenant); !s.ok()) {
+      return s;
+    }
     return Json::object();
   }
 
@@ -472,6 +495,7 @@ class WebApi {
   }
 
   absl::StatusOr<std::string> FrameJpeg(const HttpRequest& request,
+                                        const std::string& tenant,
                                         WorkerCallTiming& timing) {
     const std::optional<std::string> id = request.QueryParam("session");
     const std::optional<std::string> index_text = request.QueryParam("index");
@@ -480,7 +504,7 @@ class WebApi {
       return Invalid("the query must be ?session=ID&index=N");
     }
     absl::StatusOr<std::shared_ptr<VideoSession>> session =
-        LookupVideoSession(*options_.store, *id);
+        LookupVideoSession(*options_.store, *id, tenant);
     if (!session.ok()) return session.status();
     // On the worker without the exclusivity (as VideoGet): between frames of
     // a propagation, so the page can show frames while it runs.
@@ -496,20 +520,26 @@ class WebApi {
     return jpeg;
   }
 
-  absl::Status CheckAcceptingSessions() const {
+  absl::StatusOr<Admission> AdmitCall(const HttpRequest& request) const {
+    return Admit(options_.authenticator, options_.tenant_in_flight,
+                 request.Header("authorization"));
+  }
+
+  absl::Status CheckAcceptingSessions(const SessionOwner& caller) const {
     if (options_.draining && options_.draining()) {
       return absl::UnavailableError(
           "the server is draining and takes no new sessions");
     }
-    return options_.store->CheckCapacity();
+    return options_.store->CheckCapacity(caller);
   }
 
   // `body` on the video session `id`'s worker, holding its exclusivity.
-  Result OnVideo(const std::string& id, absl::string_view operation,
+  Result OnVideo(const SessionOwner& caller, const std::string& id,
+                 absl::string_view operation,
                  WorkerCallTiming& timing,
                  const std::function<Result(VideoSession&)>& body) {
     absl::StatusOr<std::shared_ptr<VideoSession>> session =
-        LookupVideoSession(*options_.store, id);
+        LookupVideoSession(*options_.store, id, caller.tenant);
     if (!session.ok()) return session.status();
     Result out = Json();
     absl::Status status = RunExclusiveOnWorker(
@@ -585,6 +615,7 @@ std::vector<HttpRoute> WebApiRoutes(const WebApiOptions& options) {
   HttpRoute info;
   info.path = "/api/v1/info";
   info.handler = [api](const HttpRequest& request) { return api->Info(request); };
+  info.limit_response = JsonLimitResponse;  // e.g. the 401 without a token
   routes.push_back(std::move(info));
   routes.push_back(WebPropagateRoute(options));
   return routes;

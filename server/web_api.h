@@ -69,6 +69,7 @@
 #include "server/http_server.h"
 #include "server/sam2_service.h"
 #include "server/service_metrics.h"
+#include "server/tenant_admission.h"
 #include "server/worker_pool.h"
 #include "session/embedding_cache.h"
 #include "session/session_store.h"
@@ -97,6 +98,12 @@ struct WebApiOptions {
   WorkerPool* pool = nullptr;                 // not owned
   ServiceMetrics* metrics = nullptr;          // not owned; may be null
   EmbeddingCache* embedding_cache = nullptr;  // not owned; may be null
+  // Bearer tokens and tenants (not owned; null: none). With them every
+  // route but /api/v1/info admits the caller as the gRPC service does
+  // (tenant_admission.h): 401 without a valid token, sessions are the
+  // tenant's, its quotas apply.
+  Authenticator* authenticator = nullptr;
+  TenantInFlight* tenant_in_flight = nullptr;  // may be null: not counted
   ServiceLimits limits;
   // True while the server drains: no new sessions (UNAVAILABLE, 503).
   std::function<bool()> draining;

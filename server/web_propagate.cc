@@ -62,9 +62,15 @@ absl::StatusOr<PropagationRequest> ParseRequest(const Json& json,
 // the destructor, whether or not the stream ever ran.
 class Propagation {
  public:
+  // `admission` (the caller's tenant and in-flight slot) is held until the
+  // propagation ends.
   Propagation(const WebApiOptions& options,
-              std::shared_ptr<VideoSession> session, absl::Time start)
-      : options_(options), session_(std::move(session)), start_(start) {}
+              std::shared_ptr<VideoSession> session, absl::Time start,
+              Admission admission)
+      : options_(options),
+        session_(std::move(session)),
+        start_(start),
+        admission_(std::move(admission)) {}
 
   ~Propagation() {
     if (began_) {
@@ -86,7 +92,8 @@ class Propagation {
     if (options_.metrics != nullptr) {
       options_.metrics->RecordRequest(kMethod, StatusCodeName(final_.code()),
                                       timing_.queue, timing_.compute,
-                                      absl::Now() - start_);
+                                      absl::Now() - start_,
+                                      admission_.tenant());
     }
   }
 
@@ -168,6 +175,7 @@ class Propagation {
   const WebApiOptions& options_;
   const std::shared_ptr<VideoSession> session_;
   const absl::Time start_;
+  const Admission admission_;
   bool began_ = false;
   int64_t total_ = 0;
   WorkerCallTiming timing_;
@@ -186,14 +194,19 @@ HttpRoute WebPropagateRoute(const WebApiOptions& options) {
   route.handler = [shared](const HttpRequest& request) -> HttpResponse {
     const WebApiOptions& o = *shared;
     const absl::Time start = absl::Now();
+    absl::StatusOr<Admission> admitted =
+        Admit(o.authenticator, o.tenant_in_flight,
+              request.Header("authorization"));
     auto fail = [&](const absl::Status& status) {
       if (o.metrics != nullptr) {
         o.metrics->RecordRequest(kMethod, StatusCodeName(status.code()),
                                  std::nullopt, std::nullopt,
-                                 absl::Now() - start);
+                                 absl::Now() - start,
+                                 admitted.ok() ? admitted->tenant() : "");
       }
       return ErrorResponse(status);
     };
+    if (!admitted.ok()) return fail(admitted.status());
     if (MediaType(request) != kJsonContentType) {
       return UnsupportedMediaTypeResponse(MediaType(request), kJsonContentType);
     }
@@ -203,11 +216,11 @@ HttpRoute WebPropagateRoute(const WebApiOptions& options) {
     absl::StatusOr<PropagationRequest> parsed = ParseRequest(*json, id);
     if (!parsed.ok()) return fail(parsed.status());
     absl::StatusOr<std::shared_ptr<VideoSession>> session =
-        LookupVideoSession(*o.store, id);
+        LookupVideoSession(*o.store, id, admitted->tenant());
     if (!session.ok()) return fail(session.status());
     // Shared with the stream; keeps the options alive as long as it runs.
     auto propagation = std::shared_ptr<Propagation>(
-        new Propagation(o, *std::move(session), start),
+        new Propagation(o, *std::move(session), start, *std::move(admitted)),
         [shared](Propagation* p) { delete p; });
     if (absl::Status s = propagation->Begin(*parsed); !s.ok()) {
       return ErrorResponse(s);  // recorded by the destructor

@@ -57,11 +57,13 @@ std::string Session::operation() const {
   return operation_;
 }
 
-bool Session::Attach(std::string id, int worker, absl::Time now, Clock* clock) {
+bool Session::Attach(std::string id, int worker, absl::Time now, Clock* clock,
+                     std::string tenant) {
   std::lock_guard<std::mutex> lock(mu_);
   if (attached_) return false;
   attached_ = true;
   id_ = std::move(id);
+  tenant_ = std::move(tenant);
   worker_ = worker;
   create_time_ = now;
   last_used_ = now;

@@ -3,7 +3,7 @@
 //
 // Subclasses (later files) hold the model state: an image embedding, a video
 // inference state. This class holds only what the store and the service need
-// whatever the kind: identity (id, pinned worker, creation time), the
+// whatever the kind: identity (id, owning tenant, pinned worker, creation time), the
 // last-used time that drives idle expiry, and the busy flag.
 //
 // Ownership: sessions live in std::shared_ptr. The SessionStore holds one
@@ -15,8 +15,8 @@
 //
 // Thread-safety: BeginExclusive/EndExclusive/busy/operation/last_used are
 // thread-safe (one std::mutex per session; see clock.h for why not
-// absl::Mutex). id/worker/create_time are written once by the store when it
-// inserts the session, before any other thread can obtain it (other threads
+// absl::Mutex). id/tenant/worker/create_time are written once by the store
+// when it inserts the session, before any other thread can obtain it (other threads
 // get sessions only through the store's mutex), and are immutable
 // afterwards, so reading them needs no lock. NumBytes() is
 // called only by the thread that owns the session's current operation, or by
@@ -61,6 +61,9 @@ class Session {
 
   // Set by SessionStore::Insert; empty / -1 / InfinitePast before that.
   const std::string& id() const { return id_; }
+  // The tenant that created the session ("" without authentication): only
+  // it can find the session in the store.
+  const std::string& tenant() const { return tenant_; }
   int worker() const { return worker_; }
   absl::Time create_time() const { return create_time_; }
 
@@ -96,7 +99,8 @@ class Session {
 
   // Called by SessionStore under its mutex. False if the session was
   // already inserted once (a session belongs to one store, once).
-  bool Attach(std::string id, int worker, absl::Time now, Clock* clock);
+  bool Attach(std::string id, int worker, absl::Time now, Clock* clock,
+              std::string tenant = "");
   bool attached() const;
   // Records a use at `now` (the store's lookup).
   void Touch(absl::Time now);
@@ -114,6 +118,7 @@ class Session {
   const SessionKind kind_;
   // Written once by Attach before the session is published; see banner.
   std::string id_;
+  std::string tenant_;
   int worker_ = -1;
   absl::Time create_time_ = absl::InfinitePast();
 

@@ -80,7 +80,8 @@ std::string SessionStore::RemovalMessage(absl::string_view id,
 }
 
 absl::Status SessionStore::NotFoundLocked(absl::string_view id,
-                                          const ParsedSessionId& parsed) const {
+                                          const ParsedSessionId& parsed,
+                                          absl::string_view tenant) const {
   if (parsed.instance_id != instance_id_) {
     return absl::NotFoundError(absl::StrCat(
         "session ", id, " was created by server instance ", parsed.instance_id,
@@ -88,7 +89,7 @@ absl::Status SessionStore::NotFoundLocked(absl::string_view id,
         " (another replica, or before a restart)"));
   }
   auto it = tombstones_.find(id);
-  if (it != tombstones_.end()) {
+  if (it != tombstones_.end() && it->second.tenant == tenant) {
     return absl::NotFoundError(RemovalMessage(id, it->second));
   }
   return absl::NotFoundError(absl::StrCat("no session ", id));
@@ -126,6 +127,12 @@ bool SessionStore::RemoveLocked(const std::string& id, Tombstone tombstone,
   }
   const int kind = KindIndex(session.kind());
   bytes_held_ -= it->second.bytes;
+  auto owner = tenants_.find(it->second.tenant);
+  if (owner != tenants_.end()) {
+    owner->second.bytes -= it->second.bytes;
+    if (--owner->second.sessions == 0) tenants_.erase(owner);
+  }
+  tombstone.tenant = it->second.tenant;
   --live_[kind];
   ++removed_[kind][static_cast<int>(tombstone.reason)];
   // Released by the caller after unlocking: a session's destructor may free
@@ -158,7 +165,7 @@ std::optional<absl::Status> SessionStore::RemoveIfExpiredLocked(
   const std::optional<RemovalReason> reason =
       ExpiredReason(session, last_used, now);
   if (!reason.has_value()) return std::nullopt;
-  const Tombstone tombstone{*reason, false};
+  Tombstone tombstone{*reason, false, it->second.tenant};
   if (!RemoveLocked(id, tombstone, /*force=*/false, last_used, graveyard)) {
     return std::nullopt;
   }
@@ -178,11 +185,12 @@ int64_t SessionStore::ReapLocked(absl::Time now, Graveyard* graveyard) {
 }
 
 std::vector<SessionStore::Candidate> SessionStore::EvictionOrderLocked(
-    const Session* exclude) const {
+    const Session* exclude, const std::string* only_tenant) const {
   std::vector<Candidate> candidates;
   candidates.reserve(sessions_.size());
   for (const auto& [id, entry] : sessions_) {
     if (entry.session.get() == exclude) continue;
+    if (only_tenant != nullptr && entry.tenant != *only_tenant) continue;
     bool busy;
     absl::Time last_used;
     entry.session->Snapshot(&busy, &last_used);
@@ -201,8 +209,22 @@ std::vector<SessionStore::Candidate> SessionStore::EvictionOrderLocked(
   return candidates;
 }
 
-absl::Status SessionStore::CheckCapacity() const {
+std::optional<absl::Status> SessionStore::TenantSessionQuotaLocked(
+    const SessionOwner& owner) const {
+  if (owner.max_sessions <= 0) return std::nullopt;
+  auto it = tenants_.find(owner.tenant);
+  const int64_t held = it == tenants_.end() ? 0 : it->second.sessions;
+  if (held < owner.max_sessions) return std::nullopt;
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "tenant '", owner.tenant, "' session quota of ", owner.max_sessions,
+      " reached (delete a session or let one expire)"));
+}
+
+absl::Status SessionStore::CheckCapacity(const SessionOwner& owner) const {
   std::lock_guard<std::mutex> lock(mu_);
+  if (std::optional<absl::Status> quota = TenantSessionQuotaLocked(owner)) {
+    return *quota;
+  }
   if (static_cast<int64_t>(sessions_.size()) < options_.max_sessions) {
     return absl::OkStatus();
   }
@@ -216,7 +238,7 @@ absl::Status SessionStore::CheckCapacity() const {
 }
 
 absl::StatusOr<std::string> SessionStore::Insert(
-    std::shared_ptr<Session> session, int worker) {
+    std::shared_ptr<Session> session, int worker, const SessionOwner& owner) {
   if (session == nullptr) return absl::InternalError("Insert: null session");
   // Read before locking: the caller owns the new session, and NumBytes()
   // of a subclass may take its own locks.
@@ -240,6 +262,21 @@ absl::StatusOr<std::string> SessionStore::Insert(
   const absl::Time now = clock_->Now();
   // Dead sessions make room first, reported with their true reason.
   ReapLocked(now, &graveyard);
+
+  // The tenant's own quotas: refused, never made room for by evicting.
+  if (std::optional<absl::Status> quota = TenantSessionQuotaLocked(owner)) {
+    return *quota;
+  }
+  if (owner.max_bytes > 0) {
+    auto it = tenants_.find(owner.tenant);
+    const int64_t held = it == tenants_.end() ? 0 : it->second.bytes;
+    if (held + bytes > owner.max_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "tenant '", owner.tenant, "' memory quota: ", FormatBytes(held),
+          " held + ", FormatBytes(bytes), " requested > ",
+          FormatBytes(owner.max_bytes)));
+    }
+  }
 
   const auto cap_holds = [&](int64_t count) {
     return count + 1 <= options_.max_sessions;
@@ -275,7 +312,7 @@ absl::StatusOr<std::string> SessionStore::Insert(
     }
     for (const Candidate& c : order) {
       if (cap_holds(count) && budget_holds(bytes_held_)) break;
-      const Tombstone tombstone{RemovalReason::kEvicted, !cap_holds(count)};
+      const Tombstone tombstone{RemovalReason::kEvicted, !cap_holds(count), ""};
       if (RemoveLocked(c.id, tombstone, /*force=*/false, absl::InfiniteFuture(),
                        &graveyard)) {
         count = static_cast<int64_t>(sessions_.size());
@@ -296,21 +333,28 @@ absl::StatusOr<std::string> SessionStore::Insert(
   do {
     id = NewSessionId(instance_id_);
   } while (sessions_.contains(id) || tombstones_.contains(id));
-  session->Attach(id, worker, now, clock_);
+  session->Attach(id, worker, now, clock_, owner.tenant);
   ++live_[KindIndex(session->kind())];
   bytes_held_ += bytes;
-  sessions_.emplace(id, Entry{std::move(session), bytes, next_seq_++});
+  TenantState& usage = tenants_[owner.tenant];
+  ++usage.sessions;
+  usage.bytes += bytes;
+  usage.max_bytes = owner.max_bytes;
+  sessions_.emplace(
+      id, Entry{std::move(session), owner.tenant, bytes, next_seq_++});
   return id;
 }
 
 absl::StatusOr<std::shared_ptr<Session>> SessionStore::Lookup(
-    absl::string_view id) {
+    absl::string_view id, absl::string_view tenant) {
   absl::StatusOr<ParsedSessionId> parsed = ParseSessionId(id);
   if (!parsed.ok()) return parsed.status();
   Graveyard graveyard;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(id);
-  if (it == sessions_.end()) return NotFoundLocked(id, *parsed);
+  if (it == sessions_.end() || it->second.tenant != tenant) {
+    return NotFoundLocked(id, *parsed, tenant);
+  }
   const absl::Time now = clock_->Now();
   std::optional<absl::Status> expired =
       RemoveIfExpiredLocked(it->first, now, &graveyard);
@@ -319,18 +363,22 @@ absl::StatusOr<std::shared_ptr<Session>> SessionStore::Lookup(
   return it->second.session;
 }
 
-absl::Status SessionStore::Remove(absl::string_view id) {
+absl::Status SessionStore::Remove(absl::string_view id,
+                                  absl::string_view tenant) {
   absl::StatusOr<ParsedSessionId> parsed = ParseSessionId(id);
   if (!parsed.ok()) return parsed.status();
   Graveyard graveyard;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(id);
-  if (it == sessions_.end()) return NotFoundLocked(id, *parsed);
+  if (it == sessions_.end() || it->second.tenant != tenant) {
+    return NotFoundLocked(id, *parsed, tenant);
+  }
   const std::string key = it->first;
   std::optional<absl::Status> expired =
       RemoveIfExpiredLocked(key, clock_->Now(), &graveyard);
   if (expired.has_value()) return *std::move(expired);
-  RemoveLocked(key, Tombstone{RemovalReason::kDeleted, false}, /*force=*/true,
+  RemoveLocked(key, Tombstone{RemovalReason::kDeleted, false, ""},
+               /*force=*/true,
                absl::InfiniteFuture(), &graveyard);
   return absl::OkStatus();
 }
@@ -342,7 +390,7 @@ absl::Status SessionStore::UpdateBytes(absl::string_view id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = sessions_.find(id);
-    if (it == sessions_.end()) return NotFoundLocked(id, *parsed);
+    if (it == sessions_.end()) return NotFoundLocked(id, *parsed, "");
     session = it->second.session;
   }
   // Outside the mutex (see Insert); the caller owns the session's operation.
@@ -357,15 +405,37 @@ absl::Status SessionStore::UpdateBytes(absl::string_view id) {
   auto it = sessions_.find(id);
   // Removed (e.g. deleted) while we measured it: nothing to account.
   if (it == sessions_.end() || it->second.session != session) {
-    return NotFoundLocked(id, *parsed);
+    return NotFoundLocked(id, *parsed, session->tenant());
   }
   bytes_held_ += bytes - it->second.bytes;
+  const std::string tenant = it->second.tenant;
+  TenantState& usage = tenants_[tenant];
+  usage.bytes += bytes - it->second.bytes;
   it->second.bytes = bytes;
+  // The tenant's quota first, from its own idle sessions only.
+  if (usage.max_bytes > 0 && usage.bytes > usage.max_bytes) {
+    const int64_t quota = usage.max_bytes;
+    for (const Candidate& c : EvictionOrderLocked(session.get(), &tenant)) {
+      if (tenants_[tenant].bytes <= quota) break;
+      RemoveLocked(c.id, Tombstone{RemovalReason::kEvicted, false, ""},
+                   /*force=*/false, absl::InfiniteFuture(), &graveyard);
+    }
+    // `usage` may be gone: removal erases a tenant left without sessions
+    // (not this one, which still holds `session`).
+    const int64_t held = tenants_[tenant].bytes;
+    if (held > quota) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "tenant '", tenant, "' memory quota: ", FormatBytes(held),
+          " held > ", FormatBytes(quota),
+          " after evicting its idle sessions (session ", id, " holds ",
+          FormatBytes(bytes), ")"));
+    }
+  }
   if (bytes_held_ <= options_.max_bytes) return absl::OkStatus();
 
   for (const Candidate& c : EvictionOrderLocked(session.get())) {
     if (bytes_held_ <= options_.max_bytes) break;
-    RemoveLocked(c.id, Tombstone{RemovalReason::kEvicted, false},
+    RemoveLocked(c.id, Tombstone{RemovalReason::kEvicted, false, ""},
                  /*force=*/false, absl::InfiniteFuture(), &graveyard);
   }
   if (bytes_held_ <= options_.max_bytes) return absl::OkStatus();
@@ -388,7 +458,7 @@ void SessionStore::Clear() {
   ids.reserve(sessions_.size());
   for (const auto& [id, entry] : sessions_) ids.push_back(id);
   for (const std::string& id : ids) {
-    RemoveLocked(id, Tombstone{RemovalReason::kShutdown, false},
+    RemoveLocked(id, Tombstone{RemovalReason::kShutdown, false, ""},
                  /*force=*/true, absl::InfiniteFuture(), &graveyard);
   }
 }
@@ -399,6 +469,9 @@ SessionStoreStats SessionStore::Stats() const {
   stats.live_image = live_[0];
   stats.live_video = live_[1];
   stats.bytes_held = bytes_held_;
+  for (const auto& [tenant, usage] : tenants_) {
+    stats.by_tenant[tenant] = {usage.sessions, usage.bytes};
+  }
   for (SessionKind kind : {SessionKind::kImage, SessionKind::kVideo}) {
     for (int r = 0; r < kNumRemovalReasons; ++r) {
       stats.removed_by_reason[absl::StrCat(

@@ -12,6 +12,20 @@
 // removed by Reap() (a SessionReaper calls it periodically), on the lookup
 // that finds them, and before any eviction in Insert.
 //
+// Tenants: every session belongs to the tenant that created it (a plain
+// string; "" when the server runs without authentication, and then
+// everything below behaves as if there were one tenant). Lookup and Remove
+// take the caller's tenant: another tenant's session — live or
+// remembered by a tombstone — is answered exactly like an id that never
+// existed ("no session X"), so ids and removal reasons leak nothing across
+// tenants. A tenant's quotas (SessionOwner) are checked before the global
+// limits: a tenant at its own session or memory quota gets
+// RESOURCE_EXHAUSTED naming the quota and evicts nobody. Within its quota, a
+// new session that does not fit the global cap or budget evicts idle
+// sessions of any tenant by the policy above: the global budget is shared,
+// and quotas whose sum stays under it are what keeps one tenant from
+// pushing out another's idle sessions.
+//
 // Ownership: the store shares ownership of each live session (shared_ptr);
 // the clock is not owned and must outlive the store. Removed sessions are
 // released outside the store's mutex, so freeing a large embedding never
@@ -67,6 +81,13 @@ struct SessionStoreOptions {
   int64_t max_tombstones = 10000;
 };
 
+// Who creates a session, and that tenant's quotas (0: none of its own).
+struct SessionOwner {
+  std::string tenant;  // "" without authentication
+  int64_t max_sessions = 0;
+  int64_t max_bytes = 0;
+};
+
 enum class RemovalReason {
   kDeleted,
   kIdleExpired,
@@ -89,6 +110,13 @@ struct SessionStoreStats {
   // "image/evicted". Every combination is present, zeros included, so a
   // metrics exporter always emits the full set of series.
   std::map<std::string, int64_t> removed_by_reason;
+  // Live sessions and their cached bytes by tenant (tenants with at least
+  // one live session).
+  struct TenantUsage {
+    int64_t sessions = 0;
+    int64_t bytes = 0;
+  };
+  std::map<std::string, TenantUsage> by_tenant;
 };
 
 class SessionStore {
@@ -110,13 +138,17 @@ class SessionStore {
   // Fails fast, before the expensive work of building a session:
   // RESOURCE_EXHAUSTED when the cap is reached and no idle (non-busy)
   // session could be evicted to make room. Reserves nothing: a later Insert
-  // can still fail (and the byte budget is only known then).
-  absl::Status CheckCapacity() const;
+  // can still fail (and the byte budget is only known then). Also
+  // RESOURCE_EXHAUSTED when `owner`'s tenant is at its session quota.
+  absl::Status CheckCapacity(const SessionOwner& owner = {}) const;
 
   // Adds `session`: assigns a new id (NewSessionId(instance_id())), the
   // worker it is pinned to and its create time, and accounts
   // session->NumBytes() (called once, by this thread, which owns the new
-  // session). Expired idle sessions are reaped first; then, if the cap or the
+  // session), for `owner`'s tenant. Expired idle sessions are reaped first;
+  // then the tenant's quotas are checked: RESOURCE_EXHAUSTED "tenant 'acme'
+  // session quota of 4 reached ..." / "tenant 'acme' memory quota: ...",
+  // evicting nothing. Then, if the cap or the
   // byte budget would be exceeded, idle sessions are evicted: least recently
   // used image sessions first, then least recently used video sessions,
   // until both hold. If evicting every idle session would not be enough,
@@ -127,7 +159,8 @@ class SessionStore {
   // error the session is not inserted. INTERNAL for a null session, a
   // session already inserted once, or a negative NumBytes().
   absl::StatusOr<std::string> Insert(std::shared_ptr<Session> session,
-                                     int worker);
+                                     int worker,
+                                     const SessionOwner& owner = {});
 
   // Finds a live session and records the use (idle expiry restarts).
   // INVALID_ARGUMENT for a malformed id (ParseSessionId's message).
@@ -145,7 +178,10 @@ class SessionStore {
   // A session past its expiry but not yet reaped is removed here with the
   // right reason and reported as expired — unless it is busy, in which case
   // it is returned (an operation is using it; it expires after).
-  absl::StatusOr<std::shared_ptr<Session>> Lookup(absl::string_view id);
+  // A session (or tombstone) of a tenant other than `tenant` is "no session
+  // X", and is neither touched nor expired by this call.
+  absl::StatusOr<std::shared_ptr<Session>> Lookup(absl::string_view id,
+                                                  absl::string_view tenant = "");
 
   // Deletes the session (reason kDeleted). Errors as for Lookup (an expired,
   // unreaped session is reported expired, not deleted). A busy session is
@@ -153,7 +189,8 @@ class SessionStore {
   // shared_ptr and finishes normally (its results may still be returned);
   // its bytes stop counting against the budget now; any later
   // BeginExclusive on it returns NOT_FOUND "... was deleted".
-  absl::Status Remove(absl::string_view id);
+  // Another tenant's session: "no session X", nothing removed.
+  absl::Status Remove(absl::string_view id, absl::string_view tenant = "");
 
   // Re-reads session->NumBytes() after an operation changed it. Call it from
   // the thread that ran the operation (while still holding the session via
@@ -166,6 +203,10 @@ class SessionStore {
   // decides whether to fail the operation (e.g. delete the session, or report
   // the error and let TTLs and evictions catch up). NOT_FOUND / INVALID_ARGUMENT
   // as for Lookup if the session is no longer live. Does not count as a use.
+  // The owning tenant's memory quota is checked first the same way: over
+  // it, that tenant's own other idle sessions are evicted (least recently
+  // used first), never another tenant's; RESOURCE_EXHAUSTED "tenant 'x'
+  // memory quota ..." if that is not enough.
   absl::Status UpdateBytes(absl::string_view id);
 
   // When `s` expires if not used again: min(last_used + idle_ttl,
@@ -186,6 +227,7 @@ class SessionStore {
  private:
   struct Entry {
     std::shared_ptr<Session> session;
+    std::string tenant;  // the session's owner
     int64_t bytes = 0;  // cached NumBytes() (Insert / UpdateBytes)
     uint64_t seq = 0;   // insertion order: LRU tie-break
   };
@@ -193,6 +235,14 @@ class SessionStore {
   struct Tombstone {
     RemovalReason reason;
     bool evicted_for_cap;  // kEvicted only: cap (true) or memory (false)
+    std::string tenant;    // only this tenant learns the reason
+  };
+  // A tenant's live sessions and bytes, and its quotas as of its last
+  // Insert (the token file may change them).
+  struct TenantState {
+    int64_t sessions = 0;
+    int64_t bytes = 0;
+    int64_t max_bytes = 0;
   };
   // An idle session that may be evicted, in eviction order once sorted.
   struct Candidate {
@@ -206,10 +256,15 @@ class SessionStore {
 
   std::string RemovalMessage(absl::string_view id,
                              const Tombstone& tombstone) const;
-  // NOT_FOUND for an id not in the table (other instance / tombstone / none).
+  // NOT_FOUND for an id not in the table (other instance / tombstone / none),
+  // as `tenant` may see it.
   absl::Status NotFoundLocked(absl::string_view id,
-                              const ParsedSessionId& parsed) const
+                              const ParsedSessionId& parsed,
+                              absl::string_view tenant) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RESOURCE_EXHAUSTED when `owner`'s tenant is at its session quota.
+  std::optional<absl::Status> TenantSessionQuotaLocked(
+      const SessionOwner& owner) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The expiry reason if `s` (last used at `last_used`) is expired at `now`.
   std::optional<RemovalReason> ExpiredReason(const Session& s,
                                              absl::Time last_used,
@@ -228,8 +283,10 @@ class SessionStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t ReapLocked(absl::Time now, Graveyard* graveyard)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Idle sessions other than `exclude`, in eviction order.
-  std::vector<Candidate> EvictionOrderLocked(const Session* exclude) const
+  // Idle sessions other than `exclude` (of `only_tenant` if not null), in
+  // eviction order.
+  std::vector<Candidate> EvictionOrderLocked(
+      const Session* exclude, const std::string* only_tenant = nullptr) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const SessionStoreOptions options_;
@@ -240,6 +297,8 @@ class SessionStore {
   absl::flat_hash_map<std::string, Entry> sessions_ ABSL_GUARDED_BY(mu_);
   int64_t bytes_held_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t live_[2] ABSL_GUARDED_BY(mu_) = {0, 0};  // by SessionKind
+  // Tenants with live sessions.
+  absl::flat_hash_map<std::string, TenantState> tenants_ ABSL_GUARDED_BY(mu_);
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 0;
   // Bounded FIFO: tombstone_order_ holds the keys of tombstones_ oldest
   // first.

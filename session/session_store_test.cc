@@ -822,5 +822,130 @@ TEST_F(SessionStoreTest, ConcurrentInsertLookupRemoveUpdateReap) {
   EXPECT_EQ(store.size(), 0);
 }
 
+// ---------------------------------------------------------------------------
+// Tenants
+
+SessionOwner Owner(const std::string& tenant, int64_t max_sessions = 0,
+                   int64_t max_bytes = 0) {
+  return SessionOwner{tenant, max_sessions, max_bytes};
+}
+
+TEST_F(SessionStoreTest, AnotherTenantsSessionLooksNeverToHaveExisted) {
+  SessionStore store(Options(), kInstance, &clock_);
+  auto s = Image();
+  absl::StatusOr<std::string> id = store.Insert(s, 0, Owner("acme"));
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(s->tenant(), "acme");
+  // A well-formed id of this instance that never existed, for comparison.
+  const std::string never = NewSessionId(kInstance);
+  const absl::Status never_status = store.Lookup(never, "labs").status();
+  ASSERT_EQ(never_status.code(), absl::StatusCode::kNotFound);
+
+  for (absl::string_view other : {"labs", ""}) {
+    const absl::Status seen = store.Lookup(*id, other).status();
+    EXPECT_EQ(seen.code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(seen.message(), absl::StrCat("no session ", *id));
+    const absl::Status removed = store.Remove(*id, other);
+    EXPECT_EQ(removed.code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(removed.message(), absl::StrCat("no session ", *id));
+  }
+  // Nothing happened to it: its owner still finds it.
+  ASSERT_TRUE(store.Lookup(*id, "acme").ok());
+  EXPECT_EQ(store.size(), 1);
+  EXPECT_EQ(never_status.message(), absl::StrCat("no session ", never));
+}
+
+TEST_F(SessionStoreTest, TombstonesAreTenantScoped) {
+  SessionStoreOptions options = Options();
+  options.idle_ttl = absl::Minutes(1);
+  SessionStore store(options, kInstance, &clock_);
+  absl::StatusOr<std::string> deleted = store.Insert(Image(), 0, Owner("acme"));
+  absl::StatusOr<std::string> expired = store.Insert(Image(), 0, Owner("acme"));
+  ASSERT_TRUE(deleted.ok() && expired.ok());
+  ASSERT_TRUE(store.Remove(*deleted, "acme").ok());
+  clock_.Advance(absl::Minutes(2));
+  // Not reaped yet: another tenant's lookup must neither reveal nor reap it.
+  EXPECT_EQ(store.Lookup(*expired, "labs").status().message(),
+            absl::StrCat("no session ", *expired));
+  EXPECT_EQ(store.size(), 1);
+  EXPECT_EQ(store.Reap(), 1);
+
+  EXPECT_EQ(store.Lookup(*deleted, "labs").status().message(),
+            absl::StrCat("no session ", *deleted));
+  EXPECT_EQ(store.Lookup(*expired, "labs").status().message(),
+            absl::StrCat("no session ", *expired));
+  EXPECT_EQ(store.Remove(*deleted, "labs").message(),
+            absl::StrCat("no session ", *deleted));
+  // The owner is told why.
+  EXPECT_EQ(store.Lookup(*deleted, "acme").status().message(),
+            absl::StrCat("session ", *deleted, " was deleted"));
+  EXPECT_EQ(store.Lookup(*expired, "acme").status().message(),
+            absl::StrCat("session ", *expired,
+                         " expired (idle for more than 1m)"));
+}
+
+TEST_F(SessionStoreTest, TenantSessionQuotaRefusesWithoutEvicting) {
+  SessionStore store(Options(/*max_sessions=*/3), kInstance, &clock_);
+  ASSERT_TRUE(store.Insert(Image(), 0, Owner("acme", 2)).ok());
+  ASSERT_TRUE(store.Insert(Image(), 0, Owner("acme", 2)).ok());
+  const absl::Status at_quota = store.CheckCapacity(Owner("acme", 2));
+  EXPECT_EQ(at_quota.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(at_quota.message(),
+            "tenant 'acme' session quota of 2 reached (delete a session or "
+            "let one expire)");
+  absl::StatusOr<std::string> third = store.Insert(Image(), 0, Owner("acme", 2));
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.status().message(), at_quota.message());
+  EXPECT_EQ(store.size(), 2);  // its idle sessions were not evicted
+  // Another tenant is not held to acme's quota; over the global cap it
+  // evicts the least recently used idle session, whoever's it is.
+  EXPECT_TRUE(store.CheckCapacity(Owner("labs", 1)).ok());
+  ASSERT_TRUE(store.Insert(Image(), 0, Owner("labs", 1)).ok());
+  ASSERT_TRUE(store.Insert(Image(), 0, Owner("")).ok());
+  const SessionStoreStats stats = store.Stats();
+  EXPECT_EQ(stats.by_tenant.at("acme").sessions, 1);
+  EXPECT_EQ(stats.by_tenant.at("labs").sessions, 1);
+  EXPECT_EQ(stats.by_tenant.at("").sessions, 1);
+  // Under quota again after the eviction.
+  EXPECT_TRUE(store.CheckCapacity(Owner("acme", 2)).ok());
+}
+
+TEST_F(SessionStoreTest, TenantMemoryQuotaAtInsertAndUpdateBytes) {
+  SessionStore store(Options(100, 1 << 20), kInstance, &clock_);
+  auto a = Image(300);
+  auto b = Image(300);
+  ASSERT_TRUE(store.Insert(a, 0, Owner("acme", 0, 1000)).ok());
+  Tick();
+  ASSERT_TRUE(store.Insert(b, 0, Owner("acme", 0, 1000)).ok());
+  Tick();
+  auto other = Image(5000);  // another tenant's; the global budget is larger
+  ASSERT_TRUE(store.Insert(other, 0, Owner("labs")).ok());
+  absl::StatusOr<std::string> big = store.Insert(Image(500), 0,
+                                                 Owner("acme", 0, 1000));
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(big.status().message(),
+            "tenant 'acme' memory quota: 600 B held + 500 B requested > "
+            "1000 B");
+  EXPECT_EQ(store.size(), 3);
+
+  // b grows past the quota: acme's own idle session a goes, labs's stays.
+  b->set_bytes(800);
+  ASSERT_TRUE(store.UpdateBytes(b->id()).ok());
+  EXPECT_FALSE(store.Lookup(a->id(), "acme").ok());
+  EXPECT_TRUE(store.Lookup(other->id(), "labs").ok());
+  EXPECT_EQ(store.Stats().by_tenant.at("acme").bytes, 800);
+  // Beyond what evicting its own sessions can fix: the error names it.
+  b->set_bytes(1200);
+  const absl::Status over = store.UpdateBytes(b->id());
+  EXPECT_EQ(over.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(over.message(),
+            absl::StrCat("tenant 'acme' memory quota: 1.2 KiB held > 1000 B "
+                         "after evicting its idle sessions (session ",
+                         b->id(), " holds 1.2 KiB)"));
+  EXPECT_TRUE(store.Lookup(other->id(), "labs").ok());
+  ASSERT_TRUE(store.Lookup(b->id(), "acme").ok());
+}
+
 }  // namespace
 }  // namespace sam2
