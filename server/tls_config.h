@@ -13,8 +13,9 @@
 // mutual TLS (client certificates required and verified against it).
 // Certificates are re-read every reload_interval by both ports (see
 // server/tls_credentials.h and server/http_tls.h), so a renewed certificate
-// is served without a restart; files that fail these checks on reload are
-// ignored and the previous ones kept.
+// is served without a restart. On reload the HTTP side ignores files that
+// fail these checks and keeps the previous ones; gRPC's watcher does not
+// check them (see tls_credentials.h).
 //
 // Messages name the flag and the file, never key material. Stateless;
 // thread-safe.

@@ -8,8 +8,13 @@
 //
 // gRPC only watches: it does not refuse bad files at start (every
 // handshake would then fail), so the server checks them first with
-// ValidateTlsConfig. On reload gRPC itself keeps the previous certificate
-// when a new key does not match it.
+// ValidateTlsConfig. On reload gRPC 1.51 installs what it reads: it reads
+// again when a file's modification time changed while it read, but a key
+// that does not match the certificate is taken as it is (measured: "Invalid
+// private key", new handshakes fail until the files agree again; the HTTP
+// side keeps its previous pair instead). Renewals must therefore replace
+// the files atomically, e.g. a directory swapped with one rename, as
+// Kubernetes secret volumes do.
 //
 // Stateless; thread-safe.
 
