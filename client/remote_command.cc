@@ -7,6 +7,7 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/cli_args.h"
+#include "client/credentials_options.h"
 #include "client/mask_images.h"
 #include "client/masks_command.h"
 #include "client/progress_bar.h"
@@ -38,7 +40,8 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: sam2 remote SUBCOMMAND --server HOST:PORT [--timeout SECONDS]\n"
-    "         [--retries N] [--tls | --ca-cert PEM] [the local subcommand's "
+    "         [--retries N] [--tls | --ca-cert PEM] [--client-cert PEM\n"
+    "         --client-key PEM] [--token-file FILE] [the local subcommand's "
     "options]\n"
     "  segment --image IMG --point x,y[,label] ... [--box x0,y0,x1,y1]\n"
     "          [--multimask] --out mask.png [--overlay overlay.png]\n"
@@ -59,8 +62,8 @@ CliSpec RemoteSpec(const CliSpec& local) {
   CliSpec spec = local;
   spec.value_options.erase("checkpoint");
   spec.value_options.erase("config");
-  spec.value_options.insert({"server", "timeout", "retries", "ca-cert"});
-  spec.switch_options.insert("tls");
+  spec.value_options.insert({"server", "timeout", "retries"});
+  AddCredentialsOptions(OptionStyle::kDashes, &spec);
   return spec;
 }
 
@@ -76,7 +79,10 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
   return bytes.str();
 }
 
-absl::StatusOr<std::unique_ptr<Sam2Client>> ConnectTo(const CliArgs& args) {
+// The client for --server with the connection options; a warning on `err`
+// when a token would travel in clear.
+absl::StatusOr<std::unique_ptr<Sam2Client>> ConnectTo(const CliArgs& args,
+                                                      std::ostream& err) {
   ClientOptions options;
   options.address = args.Get("server");
   if (args.Has("timeout")) {
@@ -98,14 +104,15 @@ absl::StatusOr<std::unique_ptr<Sam2Client>> ConnectTo(const CliArgs& args) {
     }
     options.max_retries = retries;
   }
-  if (args.Has("ca-cert")) {
-    absl::StatusOr<std::string> pem =
-        ReadFile(args.Get("ca-cert"), "--ca-cert");
-    if (!pem.ok()) return absl::InvalidArgumentError(pem.status().message());
-    options.credentials = TlsCredentials(*pem);
-  } else if (args.Switch("tls")) {
-    options.credentials = TlsCredentials("");
-  }
+  absl::StatusOr<ClientCredentials> credentials = LoadClientCredentials(
+      GetCredentialsOptions(args, OptionStyle::kDashes), OptionStyle::kDashes,
+      std::getenv(kTokenEnvironmentVariable));
+  if (!credentials.ok()) return credentials.status();
+  const std::string warning =
+      CleartextTokenWarning(*credentials, options.address);
+  if (!warning.empty()) err << "sam2 remote: " << warning << "\n";
+  options.credentials = credentials->channel;
+  options.bearer_token = credentials->bearer_token;
   return Sam2Client::Connect(std::move(options));
 }
 
@@ -130,7 +137,8 @@ double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 // ---------------------------------------------------------------------------
 // segment
 
-absl::Status RemoteSegment(const CliArgs& args, std::ostream& out) {
+absl::Status RemoteSegment(const CliArgs& args, std::ostream& out,
+                           std::ostream& err) {
   const std::string image_path = args.Get("image");
   const std::string out_path = args.Get("out");
   if (args.Get("server").empty() || image_path.empty() || out_path.empty()) {
@@ -139,7 +147,7 @@ absl::Status RemoteSegment(const CliArgs& args, std::ostream& out) {
   }
   absl::StatusOr<SegmentPrompts> prompts = ParseSegmentPrompts(args);
   if (!prompts.ok()) return prompts.status();
-  absl::StatusOr<std::unique_ptr<Sam2Client>> client = ConnectTo(args);
+  absl::StatusOr<std::unique_ptr<Sam2Client>> client = ConnectTo(args, err);
   if (!client.ok()) return client.status();
   absl::StatusOr<std::string> image = ReadFile(image_path, "--image");
   if (!image.ok()) return image.status();
@@ -285,7 +293,8 @@ absl::StatusOr<MaskRecord> ToMaskRecord(const v1::GeneratedMask& g) {
   return r;
 }
 
-absl::Status RemoteMasks(const CliArgs& args, std::ostream& out) {
+absl::Status RemoteMasks(const CliArgs& args, std::ostream& out,
+                         std::ostream& err) {
   const std::string image_path = args.Get("image");
   const std::string out_path = args.Get("out");
   if (args.Get("server").empty() || image_path.empty() || out_path.empty()) {
@@ -294,7 +303,7 @@ absl::Status RemoteMasks(const CliArgs& args, std::ostream& out) {
   }
   absl::StatusOr<v1::GenerateMasksRequest> request = MasksRequest(args);
   if (!request.ok()) return request.status();
-  absl::StatusOr<std::unique_ptr<Sam2Client>> client = ConnectTo(args);
+  absl::StatusOr<std::unique_ptr<Sam2Client>> client = ConnectTo(args, err);
   if (!client.ok()) return client.status();
   absl::StatusOr<std::string> image = ReadFile(image_path, "--image");
   if (!image.ok()) return image.status();
@@ -420,7 +429,7 @@ absl::Status RemoteTrack(const CliArgs& args,
     return absl::InvalidArgumentError(
         absl::StrCat("--out ", out_dir, ": cannot create the directory"));
   }
-  absl::StatusOr<std::unique_ptr<Sam2Client>> client = ConnectTo(args);
+  absl::StatusOr<std::unique_ptr<Sam2Client>> client = ConnectTo(args, err);
   if (!client.ok()) return client.status();
 
   const absl::Time t_upload = absl::Now();
@@ -531,11 +540,12 @@ absl::Status RemoteTrack(const CliArgs& args,
 // ---------------------------------------------------------------------------
 // info
 
-absl::Status RemoteInfo(const CliArgs& args, std::ostream& out) {
+absl::Status RemoteInfo(const CliArgs& args, std::ostream& out,
+                        std::ostream& err) {
   if (args.Get("server").empty()) {
     return absl::InvalidArgumentError("--server is required");
   }
-  absl::StatusOr<std::unique_ptr<Sam2Client>> client = ConnectTo(args);
+  absl::StatusOr<std::unique_ptr<Sam2Client>> client = ConnectTo(args, err);
   if (!client.ok()) return client.status();
   absl::StatusOr<v1::ServerInfo> info = (*client)->GetServerInfo();
   if (!info.ok()) return info.status();
@@ -606,14 +616,14 @@ int RunRemote(const std::vector<std::string>& argv, std::ostream& out,
   absl::Status s;
   try {
     if (command == "segment") {
-      s = RemoteSegment(*args, out);
+      s = RemoteSegment(*args, out, err);
     } else if (command == "masks") {
-      s = RemoteMasks(*args, out);
+      s = RemoteMasks(*args, out, err);
     } else if (command == "track") {
       s = RemoteTrack(*args, rest, out, err,
                       err_is_tty || args->Switch("progress"));
     } else {
-      s = RemoteInfo(*args, out);
+      s = RemoteInfo(*args, out, err);
     }
   } catch (const c10::Error& e) {
     s = absl::InternalError(e.what_without_backtrace());

@@ -17,6 +17,11 @@
 //   --timeout SECONDS    deadline of each unary call (default 60)
 //   --retries N          retries of UNAVAILABLE (default 3)
 //   --tls / --ca-cert PEM  TLS (system roots / this CA bundle)
+//   --client-cert PEM --client-key PEM  mutual TLS (they imply TLS)
+//   --token-file FILE    a bearer token on every call (default:
+//                        $SAM2_TOKEN when set); sending one without TLS to
+//                        a host that is not this machine is warned about
+//                        (client/credentials_options.h)
 // `track` uploads the video (a JPEG folder as frames, a file as chunks)
 // with a progress bar on stderr (a terminal, or --progress) and shows a
 // second one while the server propagates (frames_done / frames_total).

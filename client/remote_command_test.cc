@@ -1,7 +1,9 @@
 // `sam2 remote` against the whole server in-process (TestServer, micro
 // model): each subcommand writes what the local subcommand writes on the
 // same model, the sessions it made are gone afterwards, and bad input —
-// an unreachable server above all — is a message and an exit code.
+// an unreachable server above all — is a message and an exit code. Over
+// mutual TLS with a token, too; the token (from --token-file or
+// $SAM2_TOKEN) is seen arriving by a recording server.
 
 #include "client/remote_command.h"
 
@@ -18,12 +20,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "client/credentials_options.h"
 #include "client/dead_port.h"
 #include "client/masks_command.h"
+#include "client/routing_recorder.h"
 #include "client/segment_command.h"
 #include "client/track_command.h"
 #include "model/rle.h"
 #include "tests/server/test_server.h"
+#include "tests/util/test_certs.h"
 
 namespace sam2 {
 namespace {
@@ -387,6 +393,10 @@ TEST_F(RemoteCommandTest, BadArguments) {
       {Args("info", {"--timeout", "soon"}), 2, "--timeout 'soon'"},
       {Args("info", {"--retries", "-1"}), 2, "--retries '-1'"},
       {Args("info", {"--ca-cert", Tmp("missing.pem")}), 2, "--ca-cert"},
+      {Args("info", {"--client-cert", Tmp("c.pem")}), 2,
+       "--client-cert and --client-key go together"},
+      {Args("info", {"--token-file", Tmp("missing-token")}), 2,
+       "--token-file"},
       // TLS against a plaintext server: the handshake fails.
       {Args("info", {"--tls", "--retries", "0"}), 1, "is unavailable"},
       {{"nope"}, 2, "unknown subcommand 'nope'"},
@@ -402,6 +412,76 @@ TEST_F(RemoteCommandTest, BadArguments) {
   EXPECT_EQ(help.rc, 0);
   EXPECT_NE(help.out.find("--server HOST:PORT"), std::string::npos);
   EXPECT_EQ(server_->app().store().size(), 0);
+}
+
+constexpr char kToken[] = "remote-test-token-0123456789";
+
+// Writes `contents` to the test's temporary file `name`; returns its path.
+std::string WriteTmp(const std::string& name, const std::string& contents) {
+  EXPECT_TRUE(ReplaceFile(Tmp(name), contents).ok());
+  return Tmp(name);
+}
+
+TEST(RemoteTlsTest, SegmentOverMutualTlsWithAToken) {
+  const TestCa ca = TestCa::Create("remote ca");
+  const TestKeyPair server_pair = ca.IssueServer();
+  const TestKeyPair client_pair = ca.IssueClient("remote client");
+  ServerAppOptions options = TestServerOptions();
+  options.tls.cert_path = WriteTmp("tls_server.pem", server_pair.cert_pem);
+  options.tls.key_path = WriteTmp("tls_server.key", server_pair.key_pem);
+  options.tls.client_ca_path = WriteTmp("tls_ca.pem", ca.cert_pem());
+  absl::StatusOr<std::unique_ptr<TestServer>> server = TestServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::vector<std::string> tls = {
+      "--ca-cert", options.tls.client_ca_path,
+      "--client-cert", WriteTmp("tls_client.pem", client_pair.cert_pem),
+      "--client-key", WriteTmp("tls_client.key", client_pair.key_pem),
+      "--token-file", WriteTmp("token.txt", absl::StrCat(kToken, "\n"))};
+
+  std::vector<std::string> args = {"segment", "--server", (*server)->address(),
+                                   "--image", kDir + "image.png", "--point",
+                                   "300,200", "--out", Tmp("tls_mask.png")};
+  args.insert(args.end(), tls.begin(), tls.end());
+  const Result r = Remote(args);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(Tmp("tls_mask.png")));
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  EXPECT_EQ((*server)->app().store().size(), 0);
+
+  // Without the client certificate: refused.
+  const Result anonymous =
+      Remote({"info", "--server", (*server)->address(), "--ca-cert",
+              options.tls.client_ca_path, "--retries", "0"});
+  EXPECT_EQ(anonymous.rc, 1);
+  EXPECT_NE(anonymous.err.find("is unavailable"), std::string::npos)
+      << anonymous.err;
+}
+
+TEST(RemoteTokenTest, TokenFromTheFileOrTheEnvironmentReachesTheServer) {
+  RoutingRecorder recorder;
+  ASSERT_GT(recorder.port(), 0);
+  recorder.SetReply("GetServerInfo", v1::ServerInfo());
+  const std::string file = WriteTmp("token.txt", kToken);
+  Result r = Remote({"info", "--server", recorder.address(), "--token-file", file});
+  ASSERT_EQ(r.rc, 0) << r.err;
+
+  const std::string env_token = "environment-token-0123456789";
+  ASSERT_EQ(setenv(kTokenEnvironmentVariable, env_token.c_str(), 1), 0);
+  r = Remote({"info", "--server", recorder.address()});
+  const Result bad = Remote({"info", "--server", recorder.address(),
+                             "--token-file", WriteTmp("bad.txt", "secret x")});
+  unsetenv(kTokenEnvironmentVariable);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("--token-file"), std::string::npos) << bad.err;
+  EXPECT_EQ(bad.err.find("secret"), std::string::npos) << bad.err;
+
+  const std::vector<RoutingRecorder::Call> calls = recorder.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].authorizations,
+            std::vector<std::string>{absl::StrCat("Bearer ", kToken)});
+  EXPECT_EQ(calls[1].authorizations,
+            std::vector<std::string>{absl::StrCat("Bearer ", env_token)});
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 // RoutingRecorder (tests only): a gRPC server on 127.0.0.1 that serves any
-// method and records, per call, the method and every value of the session
-// routing header (client/session_routing.h) the client sent. A call is
-// answered at once with the response set for its method (SetReply), the
-// error set for it (SetError), or else NOT_FOUND "recorded". For tests
-// that check which calls of a client carry the header, with what value.
+// method and records, per call, the method, every value of the session
+// routing header (client/session_routing.h) and of the authorization
+// header (client/channel_security.h) the client sent, and the common name
+// of its TLS client certificate. A call is answered at once with the
+// response set for its method (SetReply), the error set for it (SetError),
+// or else NOT_FOUND "recorded". For tests that check which calls of a
+// client carry which headers, with what value. It listens in plaintext, or
+// with the server credentials it is given (TLS, mutual TLS).
 //
 // Thread-safety: every method may be called from any thread; calls are
 // recorded from gRPC's threads.
@@ -31,13 +34,16 @@ class RoutingRecorder {
   struct Call {
     std::string method;                 // e.g. "Segment"
     std::vector<std::string> sessions;  // the header's values, in order
+    std::vector<std::string> authorizations;  // "authorization" values
+    // CN of the client's TLS certificate; empty without one.
+    std::string client_common_name;
   };
 
   // Starts the server on a free port; port() is 0 when that failed.
-  RoutingRecorder() {
+  explicit RoutingRecorder(std::shared_ptr<grpc::ServerCredentials>
+                               credentials = grpc::InsecureServerCredentials()) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port_);
+    builder.AddListeningPort("127.0.0.1:0", credentials, &port_);
     builder.RegisterCallbackGenericService(&service_);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr) port_ = 0;
@@ -105,6 +111,14 @@ class RoutingRecorder {
           ctx->client_metadata().equal_range(kSessionRoutingHeader);
       for (auto it = range.first; it != range.second; ++it) {
         call.sessions.emplace_back(it->second.data(), it->second.size());
+      }
+      const auto tokens = ctx->client_metadata().equal_range("authorization");
+      for (auto it = tokens.first; it != tokens.second; ++it) {
+        call.authorizations.emplace_back(it->second.data(), it->second.size());
+      }
+      for (const grpc::string_ref& cn :
+           ctx->auth_context()->FindPropertyValues("x509_common_name")) {
+        call.client_common_name.assign(cn.data(), cn.size());
       }
       std::optional<std::string> response;
       grpc::Status error(grpc::StatusCode::NOT_FOUND, "recorded");

@@ -52,6 +52,17 @@ absl::Status CheckOptions(const ClientOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ClientOptions.max_message_bytes must be in [1, ", INT_MAX, "]"));
   }
+  if (!o.bearer_token.empty()) {
+    if (absl::Status s =
+            CheckBearerToken(o.bearer_token, "ClientOptions.bearer_token");
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (!o.tls_server_name.empty() && o.credentials == nullptr) {
+    return absl::InvalidArgumentError(
+        "ClientOptions.tls_server_name needs TLS credentials");
+  }
   return absl::OkStatus();
 }
 
@@ -67,16 +78,6 @@ float LoadFloatLe(const char* p) {
 }
 
 }  // namespace
-
-std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(
-    const std::string& root_certs_pem, const std::string& client_cert_pem,
-    const std::string& client_key_pem) {
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = root_certs_pem;
-  ssl.pem_cert_chain = client_cert_pem;
-  ssl.pem_private_key = client_key_pem;
-  return grpc::SslCredentials(ssl);
-}
 
 absl::Duration RetryBackoff(const ClientOptions& options, int retry,
                             double unit_random) {
@@ -250,10 +251,14 @@ Sam2Client::Sam2Client(ClientOptions options) : options_(std::move(options)) {
   // Retries are ours (counted, UNAVAILABLE only), not a service config's.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   args.SetUserAgentPrefix("sam2-client");
+  if (!options_.tls_server_name.empty()) {
+    args.SetSslTargetNameOverride(options_.tls_server_name);
+  }
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       options_.credentials != nullptr ? options_.credentials
                                       : grpc::InsecureChannelCredentials();
-  channel_ = grpc::CreateCustomChannel(options_.address, credentials, args);
+  channel_ = CreateChannelWithToken(options_.address, credentials, args,
+                                    options_.bearer_token);
   stub_ = v1::Sam2Service::NewStub(channel_);
 }
 

@@ -2,7 +2,10 @@
 // (protos/sam2/v1/sam2.proto) — a small layer over the generated stub that
 // adds what every caller would otherwise rewrite:
 //   - one channel per client, plaintext or TLS (ClientOptions::credentials,
-//     TlsCredentials), with the message size limits set;
+//     TlsCredentials; mutual TLS with a client certificate), with the
+//     message size limits set;
+//   - a bearer token on every call when ClientOptions::bearer_token is set
+//     (`authorization: Bearer <token>`, client/channel_security.h);
 //   - a deadline on every call (ClientOptions::timeout for unary calls,
 //     stream_timeout for the video upload and propagation streams);
 //   - retries of UNAVAILABLE (server draining, connection refused) with
@@ -76,6 +79,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/channel_security.h"
 #include "client/session_routing.h"
 #include "protos/sam2/v1/sam2.grpc.pb.h"
 
@@ -115,9 +119,18 @@ struct ClientOptions {
   // by GetServerInfo: limits.max_message_bytes).
   int64_t max_message_bytes = int64_t{64} << 20;
 
-  // Channel credentials; null = plaintext (insecure). TlsCredentials below
-  // makes TLS ones.
+  // Channel credentials; null = plaintext (insecure). TlsCredentials
+  // (client/channel_security.h) makes TLS ones, with a client certificate
+  // for mutual TLS.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // With TLS: the name the server's certificate must carry when it is not
+  // the address's host (e.g. connecting by IP to a certificate for a DNS
+  // name); empty: the host.
+  std::string tls_server_name;
+  // Sent on every call as `authorization: Bearer <token>` (printable ASCII
+  // without spaces, 16 to 512 characters); empty: none. Without TLS it
+  // travels in clear: loopback or a trusted network only.
+  std::string bearer_token;
   // Extra channel arguments (keepalive, reconnect backoff, ...). The
   // client sets its message limits over them and turns gRPC's built-in
   // retries off (it retries itself).
@@ -126,13 +139,6 @@ struct ClientOptions {
   // Sees every attempt (tests, logging); may be empty.
   AttemptObserver attempt_observer;
 };
-
-// TLS channel credentials: `root_certs_pem` the CA bundle that signs the
-// server's certificate (empty: gRPC's default roots); for mutual TLS the
-// client's certificate chain and private key (both empty: none).
-std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(
-    const std::string& root_certs_pem, const std::string& client_cert_pem = "",
-    const std::string& client_key_pem = "");
 
 // The delay before retry number `retry` (1 = the first retry) under
 // `options`, with `unit_random` in [0, 1) choosing the jitter factor

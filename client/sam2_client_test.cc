@@ -1,7 +1,8 @@
 // Sam2Client against the whole server in-process (TestServer, micro model)
-// for every method and the mask decoding, against a scripted fake service
-// for the retry, deadline and cancellation rules, and against a recorder of
-// the session routing header (which calls carry it, with what value).
+// for every method and the mask decoding (and over TLS and mutual TLS),
+// against a scripted fake service for the retry, deadline and cancellation
+// rules, and against a recorder of the session routing and authorization
+// headers (which calls carry them, with what value).
 
 #include "client/sam2_client.h"
 
@@ -27,6 +28,7 @@
 #include "model/image_predictor.h"
 #include "model/rle.h"
 #include "tests/server/test_server.h"
+#include "tests/util/test_certs.h"
 
 namespace sam2 {
 namespace {
@@ -105,6 +107,16 @@ TEST(ClientOptionsTest, ConnectRejectsBadOptions) {
   bad = o;
   bad.max_message_bytes = 0;
   EXPECT_FALSE(Sam2Client::Connect(bad).ok());
+  bad = o;
+  bad.bearer_token = "secret token";  // short, with a space
+  absl::Status s = Sam2Client::Connect(bad).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.message(), "ClientOptions.bearer_token")) << s;
+  EXPECT_FALSE(absl::StrContains(s.message(), "secret")) << s;
+  bad = o;
+  bad.tls_server_name = "localhost";  // without TLS credentials
+  EXPECT_EQ(Sam2Client::Connect(bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ClientOptionsTest, BackoffGrowsIsCappedAndJittered) {
@@ -930,15 +942,20 @@ TEST(RoutingHeaderTest, SessionCallsCarryTheirSessionCreateCallsNone) {
   }
 }
 
+constexpr char kToken[] = "client-test-token-0123456789";
+
 // A retried call (UNAVAILABLE) carries the header on every attempt, unary
-// calls and a stream before its first message alike.
-TEST(RoutingHeaderTest, EveryRetryCarriesIt) {
+// calls and a stream before its first message alike; and the bearer token
+// (ClientOptions::bearer_token), once on each.
+TEST(RoutingHeaderTest, EveryRetryCarriesItAndTheToken) {
   RoutingRecorder recorder;
   ASSERT_GT(recorder.port(), 0);
   const grpc::Status draining(grpc::StatusCode::UNAVAILABLE, "draining");
   recorder.SetError("GetImageSession", draining);
   recorder.SetError("PropagateVideo", draining);
-  CountingClient c = Connect(recorder.address(), FastRetries(2));
+  ClientOptions options = FastRetries(2);
+  options.bearer_token = kToken;
+  CountingClient c = Connect(recorder.address(), options);
   const std::string name = "sessions/a-" + std::string(32, 'c');
   EXPECT_EQ(c.client->GetImageSession(name).status().code(),
             absl::StatusCode::kUnavailable);
@@ -951,6 +968,9 @@ TEST(RoutingHeaderTest, EveryRetryCarriesIt) {
   ASSERT_EQ(calls.size(), 6u);  // 3 attempts each
   for (const RoutingRecorder::Call& call : calls) {
     EXPECT_EQ(call.sessions, std::vector<std::string>{name}) << call.method;
+    EXPECT_EQ(call.authorizations,
+              std::vector<std::string>{absl::StrCat("Bearer ", kToken)})
+        << call.method;
   }
   EXPECT_EQ(c.Attempts("GetImageSession"), 3);
   EXPECT_EQ(c.Attempts("PropagateVideo"), 3);
@@ -970,6 +990,66 @@ TEST(RoutingHeaderTest, UnsendableNamesGoWithoutIt) {
   for (const RoutingRecorder::Call& call : calls) {
     EXPECT_TRUE(call.sessions.empty()) << call.method;
   }
+}
+
+// ---------------------------------------------------------------------------
+// TLS and bearer tokens
+
+// The whole server over mutual TLS (ServerAppOptions::tls): the client with
+// its certificate and a token segments an image; without the certificate,
+// or checking the server's name against another name, it gets UNAVAILABLE.
+TEST(TlsTest, MutualTlsAgainstTheRealServer) {
+  const TestCa ca = TestCa::Create("client tls ca");
+  const TestKeyPair server_pair = ca.IssueServer();
+  ServerAppOptions server_options = TestServerOptions();
+  server_options.tls.cert_path = Tmp("server.pem");
+  server_options.tls.key_path = Tmp("server.key");
+  server_options.tls.client_ca_path = Tmp("client_ca.pem");
+  ASSERT_TRUE(ReplaceFile(server_options.tls.cert_path, server_pair.cert_pem).ok());
+  ASSERT_TRUE(ReplaceFile(server_options.tls.key_path, server_pair.key_pem).ok());
+  ASSERT_TRUE(ReplaceFile(server_options.tls.client_ca_path, ca.cert_pem()).ok());
+  absl::StatusOr<std::unique_ptr<TestServer>> server =
+      TestServer::Start(server_options);
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  const TestKeyPair client_pair = ca.IssueClient("client test");
+  ClientOptions o = FastRetries(0);
+  o.credentials =
+      TlsCredentials(ca.cert_pem(), client_pair.cert_pem, client_pair.key_pem);
+  o.bearer_token = kToken;
+  o.tls_server_name = "localhost";  // the certificate names it (and 127.0.0.1)
+  CountingClient tls = Connect((*server)->address(), o);
+  absl::StatusOr<v1::ImageSession> image =
+      tls.client->CreateImageSession(MicroImagePng());
+  ASSERT_TRUE(image.ok()) << image.status();
+  ScopedSession scoped(tls.client.get(), image->name());
+  SegmentPrompt prompt;
+  prompt.points.push_back(MakePoint(100, 100));
+  absl::StatusOr<v1::SegmentResponse> masks =
+      tls.client->Segment(image->name(), prompt);
+  ASSERT_TRUE(masks.ok()) << masks.status();
+  EXPECT_GT(masks->prompts(0).masks_size(), 0);
+
+  ClientOptions anonymous = FastRetries(0);
+  anonymous.credentials = TlsCredentials(ca.cert_pem());
+  EXPECT_EQ(Connect((*server)->address(), anonymous)
+                .client->GetServerInfo()
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+  ClientOptions wrong_name = o;
+  wrong_name.tls_server_name = "sam2.example.com";
+  EXPECT_EQ(Connect((*server)->address(), wrong_name)
+                .client->GetServerInfo()
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+  ClientOptions plaintext = FastRetries(0);
+  EXPECT_EQ(Connect((*server)->address(), plaintext)
+                .client->GetServerInfo()
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

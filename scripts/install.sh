@@ -45,7 +45,9 @@ APT_PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev libzip-dev zlib1g-dev
   libtbb-dev                 # oneTBB, OpenCV's threads (server/thread_stacks.h)
   libgoogle-perftools-dev    # tcmalloc, the process allocator (server/allocator.h)
-  libssl-dev                 # SHA-256 of images (session/embedding_cache.h)
+  libssl-dev                 # SHA-256 of images (session/embedding_cache.h), TLS
+  openssl                    # test certificates made at test time
+                             # (clients/python/tests/test_tls.py)
   python3-venv               # the project virtual environment
   unzip curl
   podman buildah mmdebstrap runc uidmap  # the container image (deploy/container)

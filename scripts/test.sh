@@ -26,16 +26,19 @@ echo "bazel test took $(( $(date +%s) - start )) s"
 # Sanitizer runs (bounded: the concurrent server, session and client tests,
 # not everything): ThreadSanitizer on the in-process server with its
 # streams, batcher and web API, ASan + UBSan on the session and client
-# libraries and the HTTP server. Suppressions: tests/server/tsan_suppressions.txt,
-# each entry explained. Counted with the Bazel targets above.
+# libraries and the HTTP server (plaintext and HTTPS). Suppressions:
+# tests/server/tsan_suppressions.txt, each entry explained. Counted with the
+# Bazel targets above.
 TSAN_TARGETS=(//tests/server:concurrency_test //tests/server:streaming_test
               //server:segment_batcher_test //server:web_api_test
-              //server:http_server_test //server:authenticator_test
-              //server:tenant_in_flight_test)
-ASAN_TARGETS=(//server:http_server_test //server:segment_batcher_test
+              //server:http_server_test //server:http_tls_test
+              //server:authenticator_test //server:tenant_in_flight_test)
+ASAN_TARGETS=(//server:http_server_test //server:http_tls_test
+              //server:segment_batcher_test
               //server:token_file_test //server:authenticator_test
               //session:image_session_test //session:mask_encoding_test
-              //client:cli_args_test //client:session_routing_test)
+              //client:cli_args_test //client:session_routing_test
+              //client:credentials_options_test)
 start=$(date +%s)
 for config in tsan asan; do
   if [ "$config" = tsan ]; then targets=("${TSAN_TARGETS[@]}"); else targets=("${ASAN_TARGETS[@]}"); fi

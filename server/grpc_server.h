@@ -25,6 +25,9 @@ namespace sam2 {
 struct GrpcServerOptions {
   // host:port; port 0 picks a free port (see GrpcServer::port()).
   std::string address = "127.0.0.1:50051";
+  // The port's credentials (TLS: server/tls_credentials.h); null:
+  // plaintext.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
   // Largest request a client may send.
   int max_receive_message_bytes = 32 << 20;
   // Largest response we send.

@@ -42,6 +42,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "server/http_tls.h"
 #include "server/listen_address.h"
 
 namespace sam2 {
@@ -178,25 +179,28 @@ class WorkersQueue final : public httplib::TaskQueue {
   ConnectionWorkers* const workers_;
 };
 
-// One accepted connection as cpp-httplib reads and writes it. Reads are
-// buffered; each read waits at most until `read_deadline` (the whole request
-// must have arrived by then); until SetHeadersDone the bytes received are
-// capped at `header_budget`. Writes wait at most `write_timeout` each.
+// One accepted connection as cpp-httplib reads and writes it, plaintext or
+// through `tls` (not owned; null: plaintext). Reads are buffered; each read
+// waits at most until `read_deadline` (the whole request must have arrived
+// by then); until SetHeadersDone the bytes received (decrypted, with TLS)
+// are capped at `header_budget`. Writes wait at most `write_timeout` each.
 // One thread uses it.
 class LimitedSocketStream final : public httplib::Stream {
  public:
-  LimitedSocketStream(int fd, SteadyClock::time_point start,
+  LimitedSocketStream(int fd, TlsConnection* tls, SteadyClock::time_point start,
                       SteadyClock::time_point read_deadline,
                       size_t header_budget,
                       std::chrono::milliseconds write_timeout)
       : fd_(fd),
+        tls_(tls),
         start_(start),
         read_deadline_(read_deadline),
         header_budget_(header_budget),
         write_timeout_(write_timeout) {}
 
   bool is_readable() const override {
-    return buffered() > 0 || Wait(POLLIN, ReadLeft());
+    return buffered() > 0 || (tls_ != nullptr && tls_->HasBufferedData()) ||
+           Wait(POLLIN, ReadLeft());
   }
   bool is_writable() const override { return Wait(POLLOUT, write_timeout_); }
 
@@ -210,11 +214,20 @@ class LimitedSocketStream final : public httplib::Stream {
         }
         room = std::min(room, header_budget_ - received_);
       }
-      if (!Wait(POLLIN, ReadLeft())) {
-        timed_out_ = true;
-        return -1;
+      ssize_t n;
+      if (tls_ != nullptr) {
+        n = tls_->Read(buffer_, room, read_deadline_);
+        if (n == TlsConnection::kTimedOut) {
+          timed_out_ = true;
+          return -1;
+        }
+      } else {
+        if (!Wait(POLLIN, ReadLeft())) {
+          timed_out_ = true;
+          return -1;
+        }
+        n = recv(fd_, buffer_, room, 0);
       }
-      const ssize_t n = recv(fd_, buffer_, room, 0);
       if (n <= 0) return n;
       received_ += static_cast<size_t>(n);
       begin_ = 0;
@@ -227,6 +240,13 @@ class LimitedSocketStream final : public httplib::Stream {
   }
 
   ssize_t write(const char* data, size_t size) override {
+    if (tls_ != nullptr) {
+      const ssize_t n =
+          tls_->Write(data, size, SteadyClock::now() + write_timeout_);
+      if (n <= 0) return -1;
+      written_ += static_cast<size_t>(n);
+      return n;
+    }
     if (!Wait(POLLOUT, write_timeout_)) return -1;
     // MSG_NOSIGNAL: a client that went away must not raise SIGPIPE.
     const ssize_t n = send(fd_, data, size, MSG_NOSIGNAL);
@@ -309,6 +329,7 @@ class LimitedSocketStream final : public httplib::Stream {
   }
 
   const int fd_;
+  TlsConnection* const tls_;
   const SteadyClock::time_point start_;
   SteadyClock::time_point read_deadline_;
   const size_t header_budget_;
@@ -352,19 +373,36 @@ void SendPlain(LimitedSocketStream& stream, absl::string_view status_line,
   }
 }
 
-// cpp-httplib's Server with our per-connection handling: one request on a
+// cpp-httplib's Server with our per-connection handling: with HTTPS the TLS
+// handshake, within the request's deadline; then one request on a
 // LimitedSocketStream, then close. (process_and_close_socket is a private
 // virtual of httplib::Server, made to be overridden this way.)
 class RouterServer final : public httplib::Server {
  public:
-  RouterServer(size_t max_header_bytes, absl::Duration request_timeout)
+  // `tls`: not owned, outlives the server; null: plaintext.
+  RouterServer(size_t max_header_bytes, absl::Duration request_timeout,
+               HttpTlsContext* tls)
       : max_header_bytes_(max_header_bytes),
-        request_timeout_(absl::ToChronoMilliseconds(request_timeout)) {}
+        request_timeout_(absl::ToChronoMilliseconds(request_timeout)),
+        tls_(tls) {}
 
  private:
   bool process_and_close_socket(socket_t sock) override {
     const SteadyClock::time_point start = SteadyClock::now();
-    LimitedSocketStream stream(sock, start, start + request_timeout_,
+    const SteadyClock::time_point deadline = start + request_timeout_;
+    std::unique_ptr<TlsConnection> tls;
+    if (tls_ != nullptr) {
+      // A failed handshake gets no answer: there is no channel to send one.
+      absl::StatusOr<std::unique_ptr<TlsConnection>> accepted =
+          TlsConnection::Accept(tls_->Current(), sock, deadline);
+      if (!accepted.ok()) {
+        shutdown(sock, SHUT_RDWR);
+        close(sock);
+        return false;
+      }
+      tls = *std::move(accepted);
+    }
+    LimitedSocketStream stream(sock, tls.get(), start, deadline,
                                max_header_bytes_, request_timeout_);
     current_stream = &stream;
     bool connection_closed = false;
@@ -379,6 +417,8 @@ class RouterServer final : public httplib::Server {
         SendPlain(stream, kRequestTimeout, kRequestTimeoutText);
       }
     }
+    if (tls != nullptr) tls->Close();
+    tls.reset();
     shutdown(sock, SHUT_RDWR);
     close(sock);
     return ok;
@@ -386,6 +426,7 @@ class RouterServer final : public httplib::Server {
 
   const size_t max_header_bytes_;
   const std::chrono::milliseconds request_timeout_;
+  HttpTlsContext* const tls_;
 };
 
 HttpResponse PlainResponse(int status, absl::string_view text) {
@@ -628,11 +669,13 @@ HttpRoute MetricsRoute(std::function<std::string()> render) {
 // one thread.
 class HttpServer::Impl {
  public:
-  Impl(HttpServerOptions options, ListenAddress address)
+  Impl(HttpServerOptions options, ListenAddress address,
+       std::unique_ptr<HttpTlsContext> tls)
       : options_(std::move(options)),
         address_(std::move(address)),
+        tls_(std::move(tls)),
         server_(static_cast<size_t>(options_.max_header_bytes),
-                options_.request_timeout) {}
+                options_.request_timeout, tls_.get()) {}
 
   ~Impl() { Stop(); }
 
@@ -911,6 +954,8 @@ class HttpServer::Impl {
 
   const HttpServerOptions options_;
   const ListenAddress address_;
+  // Before server_, which uses it; null: plaintext.
+  const std::unique_ptr<HttpTlsContext> tls_;
   RouterServer server_;
   ConnectionWorkers workers_;
   std::thread listener_;
@@ -931,7 +976,20 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     HttpServerOptions options) {
   absl::StatusOr<ListenAddress> address = ValidateOptions(options);
   if (!address.ok()) return address.status();
-  auto impl = std::make_unique<Impl>(std::move(options), *std::move(address));
+  std::unique_ptr<HttpTlsContext> tls;
+  if (options.tls.mode() != TlsMode::kPlaintext) {
+    absl::StatusOr<std::unique_ptr<HttpTlsContext>> context =
+        HttpTlsContext::Create(options.tls);
+    if (!context.ok()) {
+      return absl::Status(
+          context.status().code(),
+          absl::StrCat("cannot start HTTP server on ", options.address, ": ",
+                       context.status().message()));
+    }
+    tls = *std::move(context);
+  }
+  auto impl = std::make_unique<Impl>(std::move(options), *std::move(address),
+                                     std::move(tls));
   absl::StatusOr<int> port = impl->Start();
   if (!port.ok()) return port.status();
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(impl)));

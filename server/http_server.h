@@ -1,4 +1,4 @@
-// HttpServer: the service's plain-HTTP side on its own port, beside gRPC:
+// HttpServer: the service's HTTP side on its own port, beside gRPC:
 // Prometheus `/metrics`, SageMaker's `/ping`, Kubernetes' `/healthz`, and any
 // route added later (e.g. SageMaker `/invocations`). Built on cpp-httplib
 // (Debian's libcpp-httplib), used as an HTTP/1.1 parser and response writer
@@ -12,13 +12,19 @@
 // server could not start. server_main_test and http_server_test run with a
 // large static TLS block to keep it so.)
 //
+// HTTPS: with HttpServerOptions::tls the port speaks TLS only (mutual TLS
+// with a client CA); the handshake is part of the request and must finish
+// within its deadline; certificates are re-read without a restart (see
+// server/http_tls.h). Every bound below holds the same under TLS.
+//
 // Bounds: every connection serves one request and is closed; the request
-// line, headers and body must all arrive within `request_timeout` and within
-// `max_header_bytes` + `max_body_bytes` (a route may set its own deadline
-// and body limit, e.g. for uploads); a larger declared body gets 413,
-// larger headers 431. At most `num_threads` requests run at once and
-// `connection_queue` accepted connections wait; beyond that the listener
-// stops accepting (the kernel's backlog holds the rest).
+// line, headers and body (and the TLS handshake) must all arrive within
+// `request_timeout` and within `max_header_bytes` + `max_body_bytes` (a
+// route may set its own deadline and body limit, e.g. for uploads); a
+// larger declared body gets 413, larger headers 431. At most `num_threads`
+// requests run at once and `connection_queue` accepted connections wait;
+// beyond that the listener stops accepting (the kernel's backlog holds the
+// rest).
 //
 // Streams: a handler may answer with a streamed body (HttpResponse::stream),
 // sent with chunked transfer encoding as it is produced, on the worker thread
@@ -62,6 +68,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/tls_config.h"
 
 namespace sam2 {
 
@@ -205,6 +212,9 @@ struct HttpServerOptions {
   int max_header_bytes = kDefaultMaxHttpHeaderBytes;
   absl::Duration request_timeout = kDefaultHttpRequestTimeout;
   std::vector<HttpRoute> routes;
+  // HTTPS (and mutual TLS) with these files, re-read every reload_interval
+  // (server/http_tls.h); no certificate: plaintext HTTP.
+  TlsConfig tls;
 };
 
 class HttpServer {

@@ -13,6 +13,13 @@ namespace {
 // 127.0.0.0/8: the first byte of the address in network order.
 constexpr uint8_t kIpv4LoopbackFirstByte = 127;
 
+// "no TLS", "no authentication" or "no TLS and no authentication" (only
+// called when something is missing).
+std::string Missing(const ListenSecurity& security) {
+  if (!security.tls && !security.tokens) return "no TLS and no authentication";
+  return security.tls ? "no authentication" : "no TLS";
+}
+
 }  // namespace
 
 bool IsLoopbackHost(absl::string_view host) {
@@ -32,34 +39,46 @@ bool IsLoopbackHost(absl::string_view host) {
 
 absl::Status CheckListenAddress(absl::string_view what,
                                 absl::string_view address,
+                                const ListenSecurity& security,
                                 bool insecure_listen_any) {
   absl::StatusOr<ListenAddress> parsed = ParseListenAddress(address);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, " address: ", parsed.status().message()));
   }
-  if (insecure_listen_any || IsLoopbackHost(parsed->host)) {
+  if (insecure_listen_any || security.secured() ||
+      IsLoopbackHost(parsed->host)) {
     return absl::OkStatus();
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "the ", what, " address ", address,
-      " is reachable from other machines, and this server has no TLS and no "
-      "authentication yet: listen on 127.0.0.1 (the default), or pass ",
+      " is reachable from other machines, and this server has ",
+      Missing(security),
+      ": listen on 127.0.0.1 (the default), configure TLS (--tls_cert, "
+      "--tls_key) and bearer tokens (--token_file), or pass ",
       kInsecureListenAnyFlag,
       " to expose it deliberately (a container behind a proxy or a network "
       "policy)"));
 }
 
 std::string DescribeListenExposure(absl::string_view what,
-                                   absl::string_view address) {
+                                   absl::string_view address,
+                                   const ListenSecurity& security) {
   absl::StatusOr<ListenAddress> parsed = ParseListenAddress(address);
   if (parsed.ok() && IsLoopbackHost(parsed->host)) {
     return absl::StrCat(what, " on ", address, " (loopback only)");
   }
+  if (security.secured()) {
+    return absl::StrCat(what, " on ", address,
+                        ": reachable from other machines, with TLS and "
+                        "bearer tokens");
+  }
+  const char* lacking = !security.tls && !security.tokens
+                            ? "TLS OR AUTHENTICATION"
+                            : (security.tls ? "AUTHENTICATION" : "TLS");
   return absl::StrCat(what, " on ", address,
-                      ": reachable from other machines, WITHOUT TLS OR "
-                      "AUTHENTICATION (",
-                      kInsecureListenAnyFlag, ")");
+                      ": reachable from other machines, WITHOUT ", lacking,
+                      " (", kInsecureListenAnyFlag, ")");
 }
 
 }  // namespace sam2

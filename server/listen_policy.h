@@ -1,9 +1,11 @@
-// Listen policy: the server has neither TLS nor authentication yet, so by
-// default it listens on the loopback interface only; an address reachable
-// from other machines needs the explicit --insecure_listen_any flag (a
-// container behind a proxy or a Kubernetes network policy, a SageMaker
-// endpoint). CheckListenAddress says whether an address is allowed;
-// DescribeListenExposure is the log line that says which it is.
+// Listen policy: an address reachable from other machines needs the
+// server to be secured — TLS on its ports (--tls_cert/--tls_key) AND bearer
+// tokens (--token_file) — or the explicit --insecure_listen_any flag (a
+// container behind a proxy that terminates TLS and authenticates, a
+// Kubernetes network policy, a SageMaker endpoint). Without either, the
+// server listens on the loopback interface only. CheckListenAddress says
+// whether an address is allowed; DescribeListenExposure is the log line
+// that says which case it is.
 //
 // Loopback means the name "localhost", an IPv4 literal in 127.0.0.0/8 or
 // the IPv6 literal ::1. Any other host, the wildcards 0.0.0.0 and :: and
@@ -29,19 +31,31 @@ inline constexpr absl::string_view kInsecureListenAnyFlag =
 // True when `host` (no brackets) is loopback as defined above.
 bool IsLoopbackHost(absl::string_view host);
 
-// OK when `address` ("host:port") is loopback, or `insecure_listen_any` is
-// set; `what` names the listener ("gRPC", "HTTP") in messages. An
-// unparseable address is INVALID_ARGUMENT; a non-loopback one without the
-// flag is FAILED_PRECONDITION naming the address and the flag.
+// How the server protects what it serves.
+struct ListenSecurity {
+  bool tls = false;     // both ports serve TLS only
+  bool tokens = false;  // every API call needs a bearer token
+  bool secured() const { return tls && tokens; }
+};
+
+// OK when `address` ("host:port") is loopback, the server is secured, or
+// `insecure_listen_any` is set; `what` names the listener ("gRPC", "HTTP")
+// in messages. An unparseable address is INVALID_ARGUMENT; a non-loopback
+// one otherwise is FAILED_PRECONDITION naming the address, what is missing
+// and the flag.
 absl::Status CheckListenAddress(absl::string_view what,
                                 absl::string_view address,
+                                const ListenSecurity& security,
                                 bool insecure_listen_any);
 
-// "gRPC on 127.0.0.1:50051 (loopback only)", or, for another address,
-// "gRPC on 0.0.0.0:50051: reachable from other machines, WITHOUT TLS OR
-// AUTHENTICATION (--insecure_listen_any)".
+// "gRPC on 127.0.0.1:50051 (loopback only)"; for another address
+// "gRPC on 0.0.0.0:50051: reachable from other machines, with TLS and
+// bearer tokens", or, with something missing, "...: reachable from other
+// machines, WITHOUT TLS (--insecure_listen_any)" (or WITHOUT
+// AUTHENTICATION, or WITHOUT TLS OR AUTHENTICATION).
 std::string DescribeListenExposure(absl::string_view what,
-                                   absl::string_view address);
+                                   absl::string_view address,
+                                   const ListenSecurity& security);
 
 }  // namespace sam2
 

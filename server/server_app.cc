@@ -18,6 +18,7 @@
 #include "model/precision.h"
 #include "model/torch_error.h"
 #include "model/video_frames.h"
+#include "server/tls_credentials.h"
 #include "server/web_ui.h"
 #include "session/session_id.h"
 
@@ -112,6 +113,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   if (model.image == nullptr || model.video == nullptr) {
     return absl::InvalidArgumentError("ServerApp needs a loaded model");
   }
+  if (absl::Status s = ValidateTlsConfig(options.tls); !s.ok()) return s;
   std::unique_ptr<ServerApp> app(new ServerApp());
   app->model_ = std::move(model);
   app->options_ = options;
@@ -252,6 +254,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   app->service_ = std::make_unique<Sam2Service>(std::move(service_options));
 
   GrpcServerOptions grpc_options = options.grpc;
+  grpc_options.credentials = GrpcServerCredentials(options.tls);
   grpc_options.services.push_back(app->service_.get());
   grpc_options.serving_at_start = false;
   absl::StatusOr<std::unique_ptr<GrpcServer>> grpc =
@@ -262,6 +265,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   if (!options.http_address.empty()) {
     HttpServerOptions http_options;
     http_options.address = options.http_address;
+    http_options.tls = options.tls;
     ServerApp* self = app.get();
     ServiceMetrics* metrics_ptr = app->metrics_.get();
     http_options.routes.push_back(

@@ -38,6 +38,7 @@
 #include "server/service_metrics.h"
 #include "server/segment_batcher.h"
 #include "server/tenant_in_flight.h"
+#include "server/tls_config.h"
 #include "server/worker_pool.h"
 #include "session/clock.h"
 #include "session/session_reaper.h"
@@ -78,6 +79,10 @@ struct ServerAppOptions {
   // Also serve the web annotation page and its JSON API there
   // (server/web_ui.h, server/web_api.h).
   bool web_ui = true;
+  // TLS on both ports (gRPC and HTTP) from these files, mutual TLS with a
+  // client CA, re-read without a restart (server/tls_config.h); no
+  // certificate: plaintext. Start fails when the files do not check out.
+  TlsConfig tls;
   // One worker per device; LibTorch's intra-op threads (0: its default).
   int queue_capacity = 64;
   int intra_op_threads = 0;

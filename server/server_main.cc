@@ -10,11 +10,16 @@
 // GetServerInfo, because its masks are meaningless.
 //
 // Where: the loopback interface by default; an address reachable from other
-// machines only with --insecure_listen_any, since there is no TLS yet
-// (listen_policy.h). The log says which.
+// machines only with TLS and bearer tokens both configured, or with the
+// explicit --insecure_listen_any (listen_policy.h). The log says which.
 //
 // Who: anyone, unless --token_file names the bearer tokens and their
 // tenants (server/authenticator.h).
+//
+// TLS: --tls_cert and --tls_key make both ports TLS only, --tls_client_ca
+// mutual TLS; the files are checked before the model loads (exit 2 naming
+// the problem) and re-read every --tls_reload_interval. The log says which
+// mode each port is in.
 
 #include <signal.h>
 
@@ -39,19 +44,22 @@
 #include "server/segment_batcher.h"
 #include "server/server_app.h"
 #include "server/thread_stacks.h"
+#include "server/tls_config.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
           "gRPC listen address host:port (port 0 picks a free port); off "
-          "the loopback interface only with --insecure_listen_any.");
+          "the loopback interface only with TLS and --token_file, or with "
+          "--insecure_listen_any.");
 ABSL_FLAG(std::string, http_address, "127.0.0.1:9090",
           "HTTP address for /metrics (Prometheus), /ping, /healthz and "
           "SageMaker's POST /invocations; empty disables the HTTP side; off "
-          "the loopback interface only with --insecure_listen_any.");
+          "the loopback interface only with TLS and --token_file, or with "
+          "--insecure_listen_any.");
 ABSL_FLAG(bool, insecure_listen_any, false,
           "Allow --address and --http_address off the loopback interface "
-          "(e.g. 0.0.0.0): the server has no TLS and no authentication yet, "
-          "so do this only behind a proxy or a network policy (containers, "
-          "Kubernetes, SageMaker).");
+          "(e.g. 0.0.0.0) without TLS and bearer tokens both configured: do "
+          "this only behind a proxy or a network policy that secures the "
+          "port (containers, Kubernetes, SageMaker).");
 // Authentication and tenants (server/authenticator.h, README "Authentication
 // and tenants").
 ABSL_FLAG(std::string, token_file, "",
@@ -153,31 +161,68 @@ ABSL_FLAG(double, device_memory_fraction, sam2::kDefaultDeviceMemoryFraction,
 ABSL_FLAG(bool, warm_up, true,
           "Run every model path once before reporting SERVING.");
 
+// TLS on both ports (server/tls_config.h).
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain (the server's certificate first): the gRPC "
+          "and HTTP ports speak TLS only. Needs --tls_key.");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key of --tls_cert (unencrypted).");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM bundle of the CAs that sign client certificates: mutual TLS "
+          "on both ports (a client without a certificate it signs is "
+          "refused). Needs --tls_cert and --tls_key.");
+ABSL_FLAG(absl::Duration, tls_reload_interval, sam2::kDefaultTlsReloadInterval,
+          "How often the TLS files are re-read: a renewed certificate (or "
+          "client CA) is served to new connections without a restart (gRPC "
+          "checks at whole seconds, at least 1s).");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "SAM 2 segmentation and tracking service.\n"
       "Usage: sam2_server --checkpoint=MODEL.pt [--config=MODEL.yaml] "
       "[--address=127.0.0.1:50051] [--http_address=127.0.0.1:9090] "
-      "[--insecure_listen_any]");
+      "[--insecure_listen_any] [--tls_cert=CERT.pem --tls_key=KEY.pem "
+      "[--tls_client_ca=CA.pem]]");
   absl::ParseCommandLine(argc, argv);
   // Clients can make Protobuf log (a string that is not UTF-8): bounded.
   sam2::InstallProtobufLogLimit();
 
-  // Before anything slow: where the server may listen (listen_policy.h).
-  const bool listen_any = absl::GetFlag(FLAGS_insecure_listen_any);
   const std::string grpc_address = absl::GetFlag(FLAGS_address);
   const std::string http_address = absl::GetFlag(FLAGS_http_address);
+  // TLS files are checked before the model loads: a bad certificate or a
+  // key that does not match it fails in a second, before anything listens.
+  sam2::TlsConfig tls;
+  tls.cert_path = absl::GetFlag(FLAGS_tls_cert);
+  tls.key_path = absl::GetFlag(FLAGS_tls_key);
+  tls.client_ca_path = absl::GetFlag(FLAGS_tls_client_ca);
+  tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  if (absl::Status s = sam2::ValidateTlsConfig(tls); !s.ok()) {
+    std::cerr << "sam2_server: TLS: " << s.message() << "\n";
+    return 2;
+  }
+  std::cerr << "sam2_server: gRPC port: " << sam2::DescribeTls(tls) << "\n";
+  if (!http_address.empty()) {
+    std::cerr << "sam2_server: HTTP port: " << sam2::DescribeTls(tls) << "\n";
+  }
+
+  // Before anything slow: where the server may listen (listen_policy.h).
+  // A bad token file still stops the start later, before anything listens.
+  const bool listen_any = absl::GetFlag(FLAGS_insecure_listen_any);
+  const sam2::ListenSecurity security{
+      /*tls=*/tls.mode() != sam2::TlsMode::kPlaintext,
+      /*tokens=*/!absl::GetFlag(FLAGS_token_file).empty()};
   for (const auto& [what, address] :
        {std::pair<const char*, const std::string*>{"gRPC", &grpc_address},
         {"HTTP", &http_address}}) {
     if (address->empty()) continue;  // the HTTP side disabled
-    if (absl::Status s = sam2::CheckListenAddress(what, *address, listen_any);
+    if (absl::Status s = sam2::CheckListenAddress(what, *address, security,
+                                                  listen_any);
         !s.ok()) {
       std::cerr << "sam2_server: " << s.message() << "\n";
       return 2;
     }
-    std::cerr << "sam2_server: " << sam2::DescribeListenExposure(what, *address)
-              << "\n";
+    std::cerr << "sam2_server: "
+              << sam2::DescribeListenExposure(what, *address, security) << "\n";
   }
 
   // Block the stop signals in every thread (gRPC's and the workers' threads
@@ -326,6 +371,7 @@ int main(int argc, char** argv) {
   }
   options.warm_up = absl::GetFlag(FLAGS_warm_up);
   options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
+  options.tls = tls;
 
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<sam2::ServerApp>> app =
@@ -338,7 +384,9 @@ int main(int argc, char** argv) {
             << ", ready in " << absl::FormatDuration(absl::Now() - start)
             << (options.warm_up ? " (warm-up included)" : "") << "\n";
   if ((*app)->http_port() != 0) {
-    std::cerr << "sam2_server: metrics at http://"
+    std::cerr << "sam2_server: metrics at "
+              << (tls.mode() == sam2::TlsMode::kPlaintext ? "http" : "https")
+              << "://"
               << options.http_address.substr(0, options.http_address.rfind(':'))
               << ":" << (*app)->http_port() << "/metrics\n";
   }

@@ -2,9 +2,12 @@
 // gRPC health check with SERVING, and exits 0 on SIGTERM; a bad checkpoint
 // or an address it cannot listen on makes it exit non-zero with a message
 // that names the problem, and so does an address off the loopback interface
-// without --insecure_listen_any. Under tests/util:libthread_stack_probe.so (256 KiB
+// without TLS and tokens or --insecure_listen_any. Under tests/util:libthread_stack_probe.so (256 KiB
 // of static TLS, as OpenBLAS + LibTorch + CUDA bring on a user's machine)
 // it still serves both sides, and no thread of it has a fixed stack size.
+// With --tls_cert/--tls_key it serves TLS and says so; bad TLS files or a
+// half TLS configuration make it exit 2 naming the problem before the model
+// loads.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -37,6 +40,7 @@
 #include "protos/grpc/health/v1/health.grpc.pb.h"
 #include "tests/util/http_client.h"
 #include "tests/util/large_static_tls.h"
+#include "tests/util/test_certs.h"
 
 namespace {
 
@@ -170,9 +174,9 @@ TEST(ServerMainTest, ServesHealthAndStopsCleanlyOnSigterm) {
       << err;
 }
 
-// No TLS or authentication yet: an address off the loopback interface is
-// refused (exit 2, before the model is loaded) unless --insecure_listen_any
-// says so, and the log then says the API is exposed.
+// Without TLS and tokens, an address off the loopback interface is refused
+// (exit 2, before the model is loaded) unless --insecure_listen_any says
+// so, and the log then says the API is exposed.
 TEST(ServerMainTest, ListensOffLoopbackOnlyWithTheInsecureFlag) {
   for (const auto& [flag, address] :
        {std::pair<std::string, std::string>{"--address", "0.0.0.0:0"},
@@ -327,6 +331,123 @@ void ExpectExitOnTakenPort(const std::string& flag, const std::string& other,
                         ": bind ", address, ": Address already in use")))
       << err;
   EXPECT_EQ(out, "");
+}
+
+std::string TmpFile(const std::string& name, const std::string& contents) {
+  const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+  EXPECT_TRUE(sam2::ReplaceFile(path, contents).ok());
+  return path;
+}
+
+TEST(ServerMainTest, BadOrHalfTlsConfigurationExitsTwoBeforeLoading) {
+  const sam2::TestCa ca = sam2::TestCa::Create("main test ca");
+  const sam2::TestKeyPair server = ca.IssueServer();
+  const std::string cert = TmpFile("bad_cert.pem", server.cert_pem);
+  const std::string key = TmpFile("bad_key.pem", server.key_pem);
+  const std::string other_key =
+      TmpFile("other_key.pem", ca.IssueServer().key_pem);
+  const std::string missing =
+      absl::StrCat(std::getenv("TEST_TMPDIR"), "/missing.pem");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--tls_cert=" + cert, "--tls_key=" + other_key},
+       "the key does not match the certificate"},
+      {{"--tls_cert=" + cert}, "--tls_cert needs --tls_key"},
+      {{"--tls_key=" + key}, "--tls_key needs --tls_cert"},
+      {{"--tls_client_ca=" + cert}, "--tls_client_ca (mutual TLS) needs"},
+      {{"--tls_cert=" + missing, "--tls_key=" + key},
+       absl::StrCat("--tls_cert ", missing, ": cannot read the file")},
+      {{"--tls_cert=" + cert, "--tls_key=" + key, "--tls_client_ca=" + key},
+       "--tls_client_ca"},
+  };
+  for (const auto& [flags, message] : cases) {
+    std::vector<std::string> args = {kServer, "--address=127.0.0.1:0",
+                                     "--http_address=127.0.0.1:0",
+                                     absl::StrCat("--checkpoint=", kCheckpoint)};
+    args.insert(args.end(), flags.begin(), flags.end());
+    Child c = Spawn(args);
+    const std::string err = ReadUntil(c.err_fd, "", kStartTimeoutMs);
+    EXPECT_EQ(WaitExit(c.pid), 2) << err;
+    EXPECT_NE(err.find("sam2_server: TLS: "), std::string::npos) << err;
+    EXPECT_NE(err.find(message), std::string::npos) << err;
+    EXPECT_EQ(err.find("tensors:"), std::string::npos) << "loaded first: " << err;
+    EXPECT_EQ(err.find("PRIVATE KEY"), std::string::npos) << err;
+  }
+}
+
+TEST(ServerMainTest, ServesTlsOnBothPortsAndSaysSo) {
+  const sam2::TestCa ca = sam2::TestCa::Create("main test ca");
+  const sam2::TestKeyPair server = ca.IssueServer();
+  Child c = Spawn({kServer, "--address=127.0.0.1:0", "--http_address=127.0.0.1:0",
+                   absl::StrCat("--checkpoint=", kCheckpoint),
+                   "--tls_cert=" + TmpFile("cert.pem", server.cert_pem),
+                   "--tls_key=" + TmpFile("key.pem", server.key_pem),
+                   "--tls_reload_interval=5s"});
+  const int port = ListeningPort(c);
+  ASSERT_GT(port, 0);
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ca.cert_pem();
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                     grpc::SslCredentials(ssl));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
+      &ctx, grpc::health::v1::HealthCheckRequest(), &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  const std::string err = ReadUntil(c.err_fd, "stopped", kStartTimeoutMs);
+  EXPECT_EQ(WaitExit(c.pid), 0) << err;
+  EXPECT_NE(err.find("gRPC port: TLS (certificate "), std::string::npos) << err;
+  EXPECT_NE(err.find("HTTP port: TLS (certificate "), std::string::npos) << err;
+  EXPECT_NE(err.find("files re-read every 5s"), std::string::npos) << err;
+  EXPECT_NE(err.find("metrics at https://127.0.0.1:"), std::string::npos) << err;
+  EXPECT_EQ(err.find("PRIVATE KEY"), std::string::npos) << err;
+}
+
+// TLS and bearer tokens together lift the loopback rule; either alone does
+// not.
+TEST(ServerMainTest, ListensOffLoopbackWithTlsAndTokensTogether) {
+  const sam2::TestCa ca = sam2::TestCa::Create("listen test ca");
+  const sam2::TestKeyPair server = ca.IssueServer();
+  const std::string cert = TmpFile("listen_cert.pem", server.cert_pem);
+  const std::string key = TmpFile("listen_key.pem", server.key_pem);
+  const std::string tokens =
+      TmpFile("listen_tokens.txt", "acme  listen-test-token-0123456789\n");
+
+  Child tls_only = Spawn({kServer, "--address=0.0.0.0:0",
+                          "--http_address=127.0.0.1:0",
+                          absl::StrCat("--checkpoint=", kCheckpoint),
+                          "--tls_cert=" + cert, "--tls_key=" + key});
+  std::string err = ReadUntil(tls_only.err_fd, "", kStartTimeoutMs);
+  EXPECT_EQ(WaitExit(tls_only.pid), 2) << err;
+  EXPECT_NE(err.find("this server has no authentication"), std::string::npos)
+      << err;
+
+  Child c = Spawn({kServer, "--address=0.0.0.0:0", "--http_address=127.0.0.1:0",
+                   absl::StrCat("--checkpoint=", kCheckpoint),
+                   "--tls_cert=" + cert, "--tls_key=" + key,
+                   "--token_file=" + tokens});
+  const int port = ListeningPort(c);
+  ASSERT_GT(port, 0);
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ca.cert_pem();
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                     grpc::SslCredentials(ssl));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
+      &ctx, grpc::health::v1::HealthCheckRequest(), &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  err = ReadUntil(c.err_fd, "stopped", kStartTimeoutMs);
+  EXPECT_EQ(WaitExit(c.pid), 0) << err;
+  EXPECT_NE(err.find("gRPC on 0.0.0.0:0: reachable from other machines, with "
+                     "TLS and bearer tokens"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("listen-test-token"), std::string::npos) << err;
 }
 
 TEST(ServerMainTest, HttpAddressInUseExitsOneNamingTheCause) {

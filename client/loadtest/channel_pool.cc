@@ -3,11 +3,15 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "client/channel_security.h"
 
 namespace sam2::loadtest {
 
-ChannelPool::ChannelPool(const std::string& address, int connections)
+ChannelPool::ChannelPool(const std::string& address, int connections,
+                         std::shared_ptr<grpc::ChannelCredentials> credentials,
+                         const std::string& bearer_token)
     : address_(address) {
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
   for (int i = 0; i < std::max(1, connections); ++i) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
@@ -16,8 +20,8 @@ ChannelPool::ChannelPool(const std::string& address, int connections)
     // ever treating them as one).
     args.SetString(GRPC_ARG_PRIMARY_USER_AGENT_STRING,
                    absl::StrCat("sam2_loadtest/conn", i));
-    channels_.push_back(grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), args));
+    channels_.push_back(
+        CreateChannelWithToken(address, credentials, args, bearer_token));
     stubs_.push_back(v1::Sam2Service::NewStub(channels_.back()));
   }
 }

@@ -2,7 +2,9 @@
 // (GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL: channels with the same arguments
 // would otherwise share one subchannel), handed out round-robin. One
 // connection serializes its HTTP/2 frames; several spread the client's and
-// the server's I/O the way several real clients would.
+// the server's I/O the way several real clients would. Plaintext or TLS
+// (mutual TLS with a client certificate), and with a bearer token every
+// call on every channel carries it (client/channel_security.h).
 //
 // Thread-safety: Next() and stub() from any thread.
 
@@ -24,9 +26,13 @@ namespace sam2::loadtest {
 
 class ChannelPool {
  public:
-  // `connections` >= 1 insecure channels to `address` (host:port), with a
-  // 64 MiB receive limit (logits and PNG masks are large).
-  ChannelPool(const std::string& address, int connections);
+  // `connections` >= 1 channels to `address` (host:port) with
+  // `credentials` (null: plaintext) and `bearer_token` on every call
+  // (empty: none), with a 64 MiB receive limit (logits and PNG masks are
+  // large).
+  ChannelPool(const std::string& address, int connections,
+              std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr,
+              const std::string& bearer_token = "");
 
   // Connects every channel; UNAVAILABLE naming the address if one is not
   // ready within `timeout`.

@@ -9,6 +9,9 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "client/channel_security.h"
+#include "client/routing_recorder.h"
+#include "tests/util/test_certs.h"
 
 namespace sam2::loadtest {
 namespace {
@@ -93,6 +96,26 @@ TEST(ChannelPoolTest, UnreachableServerIsNamed) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(s.message().find("127.0.0.1:1"), std::string::npos) << s;
+}
+
+TEST(ChannelPoolTest, EveryChannelSpeaksTlsAndSendsTheToken) {
+  const TestCa ca = TestCa::Create("pool ca");
+  const TestKeyPair server = ca.IssueServer();
+  grpc::SslServerCredentialsOptions tls;
+  tls.pem_key_cert_pairs.push_back({server.key_pem, server.cert_pem});
+  RoutingRecorder recorder(grpc::SslServerCredentials(tls));
+  ASSERT_GT(recorder.port(), 0);
+  recorder.SetReply("GetServerInfo", v1::ServerInfo());
+  ChannelPool pool(recorder.address(), 2, TlsCredentials(ca.cert_pem()),
+                   "pool-token-0123456789");
+  ASSERT_TRUE(pool.WaitForConnected(absl::Seconds(10)).ok());
+  for (int i = 0; i < pool.size(); ++i) Peer(pool.stub(i));
+  const std::vector<RoutingRecorder::Call> calls = recorder.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  for (const RoutingRecorder::Call& call : calls) {
+    EXPECT_EQ(call.authorizations,
+              std::vector<std::string>{"Bearer pool-token-0123456789"});
+  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "client/loadtest/loadtest_command.h"
 
+#include <cstdlib>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -98,7 +99,9 @@ absl::StatusOr<RunReport> RunLoad(const LoadtestOptions& options,
   RunReport report;
   report.options = options;
 
-  ChannelPool channels(options.server, options.connections);
+  ChannelPool channels(options.server, options.connections,
+                       options.security.channel,
+                       options.security.bearer_token);
   if (absl::Status s = channels.WaitForConnected(options.connect_timeout);
       !s.ok()) {
     return s;
@@ -199,7 +202,8 @@ absl::StatusOr<RunReport> RunLoad(const LoadtestOptions& options,
 
 int RunLoadtest(const std::vector<std::string>& args, std::ostream& out,
                 std::ostream& err, const std::atomic<bool>* interrupt) {
-  absl::StatusOr<LoadtestOptions> options = ParseLoadtestOptions(args);
+  absl::StatusOr<LoadtestOptions> options =
+      ParseLoadtestOptions(args, std::getenv(kTokenEnvironmentVariable));
   if (!options.ok()) {
     err << "sam2_loadtest: " << options.status().message() << "\n\n"
         << kLoadtestUsage;
@@ -209,6 +213,9 @@ int RunLoadtest(const std::vector<std::string>& args, std::ostream& out,
     out << kLoadtestUsage;
     return 0;
   }
+  const std::string warning =
+      CleartextTokenWarning(options->security, options->server);
+  if (!warning.empty()) err << "sam2_loadtest: " << warning << "\n";
   absl::StatusOr<RunReport> report = RunLoad(*options, err, interrupt);
   if (!report.ok()) {
     err << "sam2_loadtest: " << report.status().message() << "\n";

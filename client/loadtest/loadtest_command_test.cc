@@ -14,7 +14,9 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "tests/server/test_server.h"
+#include "tests/util/test_certs.h"
 
 namespace sam2::loadtest {
 namespace {
@@ -226,6 +228,61 @@ TEST_F(LoadtestCommandTest, UsageAndConnectionErrors) {
             1);
   EXPECT_NE(err3.str().find("cannot connect to 127.0.0.1:1"), std::string::npos)
       << err3.str();
+}
+
+// A short run against a server on mutual TLS: every request succeeds with
+// the client certificate and the token; without the certificate the run
+// cannot connect.
+TEST(LoadtestTlsTest, ShortRunOverMutualTlsWithAToken) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  const TestCa ca = TestCa::Create("loadtest ca");
+  const TestKeyPair server_pair = ca.IssueServer();
+  const TestKeyPair client_pair = ca.IssueClient();
+  for (const auto& [name, pem] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"server.pem", server_pair.cert_pem},
+           {"server.key", server_pair.key_pem},
+           {"ca.pem", ca.cert_pem()},
+           {"client.pem", client_pair.cert_pem},
+           {"client.key", client_pair.key_pem},
+           {"token", "loadtest-token-0123456789"}}) {
+    ASSERT_TRUE(ReplaceFile(absl::StrCat(dir, "/", name), pem).ok());
+  }
+  ServerAppOptions options = TestServerOptions();
+  options.tls.cert_path = dir + "/server.pem";
+  options.tls.key_path = dir + "/server.key";
+  options.tls.client_ca_path = dir + "/ca.pem";
+  absl::StatusOr<std::unique_ptr<TestServer>> server = TestServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  const std::vector<std::string> common = {
+      "--server=" + (*server)->address(), "--scenario=segment",
+      "--requests=5", "--warmup=0", "--sessions=1",
+      "--synthetic_size=64x48", "--connect_timeout=5s",
+      "--ca_cert=" + dir + "/ca.pem"};
+  std::vector<std::string> args = common;
+  args.insert(args.end(), {"--client_cert=" + dir + "/client.pem",
+                           "--client_key=" + dir + "/client.key",
+                           "--token_file=" + dir + "/token"});
+  absl::StatusOr<LoadtestOptions> o = ParseLoadtestOptions(args);
+  ASSERT_TRUE(o.ok()) << o.status();
+  std::ostringstream log;
+  absl::StatusOr<RunReport> report = RunLoad(*o, log, nullptr);
+  ASSERT_TRUE(report.ok()) << report.status() << "\n" << log.str();
+  ASSERT_EQ(report->levels.size(), 1u);
+  ASSERT_EQ(report->levels[0].scenarios.size(), 1u);
+  const ScenarioStats& segment = report->levels[0].scenarios[0];
+  EXPECT_EQ(segment.sent, 5);
+  EXPECT_EQ(segment.ok(), 5);
+  EXPECT_EQ(report->cleanup.failed, 0);
+
+  // Without the client certificate the server refuses the connection (the
+  // run stops at connecting or at its first call, naming the server).
+  std::ostringstream out, err;
+  EXPECT_EQ(RunLoadtest(common, out, err), 1);
+  EXPECT_NE(err.str().find((*server)->address()), std::string::npos)
+      << err.str();
+  EXPECT_EQ((*server)->app().store().size(), 0);
 }
 
 TEST_F(LoadtestCommandTest, TooManySessionsForTheServerIsRefusedUpFront) {

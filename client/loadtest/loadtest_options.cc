@@ -40,6 +40,12 @@ const char kLoadtestUsage[] =
     "  --connections=K           gRPC connections, round-robin (default 1)\n"
     "  --timeout=30s             deadline of each request\n"
     "  --connect_timeout=10s     give up if the server is not reachable\n"
+    "Security (plaintext without these):\n"
+    "  --tls                     TLS, trusting the system's root CAs\n"
+    "  --ca_cert=PEM             TLS, trusting this CA bundle\n"
+    "  --client_cert=PEM --client_key=PEM  mutual TLS (they imply TLS)\n"
+    "  --token_file=FILE         a bearer token sent on every call\n"
+    "                            (default: $SAM2_TOKEN when set)\n"
     "Media and sessions:\n"
     "  --image=FILE              JPEG/PNG for image sessions (default: a\n"
     "                            synthetic PNG of --synthetic_size)\n"
@@ -196,8 +202,8 @@ absl::StatusOr<absl::Duration> ParseLoadDuration(absl::string_view text,
 }
 
 absl::StatusOr<LoadtestOptions> ParseLoadtestOptions(
-    const std::vector<std::string>& raw_args) {
-  const CliSpec spec{
+    const std::vector<std::string>& raw_args, const char* environment_token) {
+  CliSpec spec{
       {"server", "scenario", "mix", "concurrency", "sweep", "rate", "arrival",
        "max_inflight", "duration", "requests", "warmup", "connections",
        "timeout", "connect_timeout", "image", "frames", "video_frames", "synthetic_size",
@@ -205,6 +211,7 @@ absl::StatusOr<LoadtestOptions> ParseLoadtestOptions(
        "json", "plot"},
       {"help"},
       0};
+  AddCredentialsOptions(OptionStyle::kUnderscores, &spec);
   absl::StatusOr<CliArgs> args = CliArgs::Parse(NormalizeNames(raw_args), spec);
   if (!args.ok()) return args.status();
   LoadtestOptions o;
@@ -221,6 +228,11 @@ absl::StatusOr<LoadtestOptions> ParseLoadtestOptions(
   if (o.server.find(':') == std::string::npos) {
     return Bad("server", o.server, "expected HOST:PORT");
   }
+  absl::StatusOr<ClientCredentials> security = LoadClientCredentials(
+      GetCredentialsOptions(*args, OptionStyle::kUnderscores),
+      OptionStyle::kUnderscores, environment_token);
+  if (!security.ok()) return security.status();
+  o.security = *std::move(security);
 
   // What to send.
   o.scenario = args->Get("scenario", args->Has("mix") ? "mix" : "segment");

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/credentials_options.h"
 #include "protos/sam2/v1/sam2.pb.h"
 
 namespace sam2::loadtest {
@@ -38,6 +39,10 @@ inline constexpr double kMaxRate = 100000;
 struct LoadtestOptions {
   // host:port of the one server this run targets.
   std::string server;
+  // TLS, mutual TLS and the bearer token (--tls, --ca_cert, --client_cert,
+  // --client_key, --token_file or $SAM2_TOKEN; client/credentials_options.h),
+  // read at parse time. Never written to the report.
+  ClientCredentials security;
   // "segment", "create_image", "propagate" or "mix".
   std::string scenario = "segment";
   // The scenarios run and their weights (> 0): one entry at weight 1 unless
@@ -93,10 +98,13 @@ struct LoadtestOptions {
 };
 
 // `args` excludes the program name. INVALID_ARGUMENT with a message for the
-// user on any bad option or value; `help` set (and nothing checked) when
-// --help is given.
+// user on any bad option or value (unreadable TLS or token files
+// included); `help` set (and nothing checked) when --help is given.
+// `environment_token` ($SAM2_TOKEN; null: none) is the token when there is
+// no --token_file.
 absl::StatusOr<LoadtestOptions> ParseLoadtestOptions(
-    const std::vector<std::string>& args);
+    const std::vector<std::string>& args,
+    const char* environment_token = nullptr);
 
 // Parses "10s", "1.5s", "500ms", "2m", or a bare number of seconds.
 absl::StatusOr<absl::Duration> ParseLoadDuration(absl::string_view text,

@@ -5,6 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tests/util/test_certs.h"
+
 namespace sam2::loadtest {
 namespace {
 
@@ -174,6 +181,60 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--concurency=2"}, "unknown option --concurency"},
         BadCase{{"--duration"}, "--duration needs a value"},
         BadCase{{"stray"}, "unexpected argument 'stray'"}));
+
+TEST(LoadtestOptionsTest, PlaintextWithoutATokenByDefault) {
+  absl::StatusOr<LoadtestOptions> o = Parse({"--server=localhost:50051"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->security.channel, nullptr);
+  EXPECT_EQ(o->security.bearer_token, "");
+}
+
+TEST(LoadtestOptionsTest, TlsAndTokenOptions) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  const TestCa ca = TestCa::Create("loadtest ca");
+  const TestKeyPair client = ca.IssueClient();
+  ASSERT_TRUE(ReplaceFile(dir + "/ca.pem", ca.cert_pem()).ok());
+  ASSERT_TRUE(ReplaceFile(dir + "/c.pem", client.cert_pem).ok());
+  ASSERT_TRUE(ReplaceFile(dir + "/c.key", client.key_pem).ok());
+  ASSERT_TRUE(ReplaceFile(dir + "/token", "loadtest-token-0123456789\n").ok());
+  absl::StatusOr<LoadtestOptions> o = Parse(
+      {"--server=h:1", "--ca_cert=" + dir + "/ca.pem",
+       "--client-cert=" + dir + "/c.pem", "--client_key", dir + "/c.key",
+       "--token_file=" + dir + "/token"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_NE(o->security.channel, nullptr);
+  EXPECT_EQ(o->security.bearer_token, "loadtest-token-0123456789");
+  o = Parse({"--server=h:1", "--tls"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_NE(o->security.channel, nullptr);
+  // $SAM2_TOKEN, when there is no --token_file.
+  o = ParseLoadtestOptions({"--server=h:1"}, "environment-token-0123456789");
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->security.bearer_token, "environment-token-0123456789");
+}
+
+TEST(LoadtestOptionsTest, BadTlsAndTokenOptionsAreNamed) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  ASSERT_TRUE(ReplaceFile(dir + "/short-token", "secret").ok());
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--server=h:1", "--client_cert=" + dir + "/c.pem"},
+       "--client_cert and --client_key go together"},
+      {{"--server=h:1", "--ca_cert=" + dir + "/missing.pem"}, "--ca_cert"},
+      {{"--server=h:1", "--token_file=" + dir + "/missing"}, "--token_file"},
+      {{"--server=h:1", "--token_file=" + dir + "/short-token"},
+       "a token is 16 to 512 characters"},
+      {{"--server=h:1", "--tls=yes"}, "--tls"},
+  };
+  for (const auto& [args, message] : cases) {
+    absl::StatusOr<LoadtestOptions> o = Parse(args);
+    ASSERT_FALSE(o.ok()) << message;
+    EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(o.status().message().find(message), std::string::npos)
+        << o.status();
+    EXPECT_EQ(o.status().message().find("secret"), std::string::npos)
+        << o.status();
+  }
+}
 
 }  // namespace
 }  // namespace sam2::loadtest

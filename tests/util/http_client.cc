@@ -2,6 +2,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -71,7 +78,11 @@ HttpReply HttpExchange(int port, absl::string_view raw) {
   ssize_t n;
   while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) reply.append(buf, n);
   close(fd);
+  return ParseReply(reply);
+}
 
+HttpReply ParseReply(const std::string& reply) {
+  HttpReply result;
   const size_t end_of_headers = reply.find("\r\n\r\n");
   if (end_of_headers == std::string::npos) {
     result.error = absl::StrCat("malformed reply: ", reply);
@@ -99,6 +110,105 @@ HttpReply HttpExchange(int port, absl::string_view raw) {
 
 HttpReply HttpGet(int port, absl::string_view path, absl::string_view method) {
   return HttpExchange(port, absl::StrCat(method, " ", path, " HTTP/1.0\r\n\r\n"));
+}
+
+namespace {
+
+// Blocks SIGPIPE on this thread while it lives: a TLS write to a server
+// that closed raises it (OpenSSL writes with write(), not send()), and the
+// test must see an error, not die. A SIGPIPE raised meanwhile is consumed.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlocked() {
+    const timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+};
+
+std::string OpenSslError() {
+  const unsigned long error = ERR_get_error();
+  ERR_clear_error();
+  const char* reason = error == 0 ? nullptr : ERR_reason_error_string(error);
+  return reason == nullptr ? "unknown" : reason;
+}
+
+}  // namespace
+
+HttpReply HttpsExchange(int port, absl::string_view raw,
+                        const TlsClientOptions& tls) {
+  SigpipeBlocked no_sigpipe;
+  HttpReply result;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  BIO* bio = BIO_new_mem_buf(tls.ca_pem.data(), static_cast<int>(tls.ca_pem.size()));
+  while (X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    X509_STORE_add_cert(store, ca);
+    X509_free(ca);
+  }
+  BIO_free(bio);
+  ERR_clear_error();
+  if (!tls.cert_pem.empty()) {
+    bio = BIO_new_mem_buf(tls.cert_pem.data(), static_cast<int>(tls.cert_pem.size()));
+    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(tls.key_pem.data(), static_cast<int>(tls.key_pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    SSL_CTX_use_certificate(ctx, cert);
+    SSL_CTX_use_PrivateKey(ctx, key);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) {
+    SSL_CTX_free(ctx);
+    result.error = absl::StrCat("connect to port ", port, " failed");
+    return result;
+  }
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), "127.0.0.1");
+  std::string reply;
+  if (SSL_connect(ssl) != 1) {
+    result.error = absl::StrCat("TLS handshake failed: ", OpenSslError());
+  } else {
+    size_t sent = 0;
+    while (sent < raw.size()) {
+      size_t n = 0;
+      if (SSL_write_ex(ssl, raw.data() + sent, raw.size() - sent, &n) != 1) break;
+      sent += n;
+    }
+    char buf[16384];
+    size_t n = 0;
+    while (SSL_read_ex(ssl, buf, sizeof(buf), &n) == 1) reply.append(buf, n);
+    if (reply.empty()) {
+      result.error = absl::StrCat("no reply over TLS: ", OpenSslError());
+    }
+  }
+  ERR_clear_error();
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  close(fd);
+  if (!result.error.empty()) return result;
+  return ParseReply(reply);
+}
+
+HttpReply HttpsGet(int port, absl::string_view path,
+                   const TlsClientOptions& tls) {
+  return HttpsExchange(port, absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n"),
+                       tls);
 }
 
 HttpReply HttpPost(int port, absl::string_view path, absl::string_view body,

@@ -1,5 +1,5 @@
-// A minimal HTTP/1.x client on POSIX sockets for tests that talk to the
-// server's HTTP side over loopback: it sends raw request bytes, reads the
+// A minimal HTTP/1.x client on POSIX sockets (and OpenSSL, for HTTPS) for
+// tests that talk to the server's HTTP side over loopback: it sends raw request bytes, reads the
 // reply to EOF (the server closes every connection) and parses status line,
 // headers and body. Hermetic (127.0.0.1 only) and bounded: a hung server
 // fails the test after kHttpClientTimeoutSeconds instead of hanging it.
@@ -37,6 +37,9 @@ std::optional<std::string> DecodeChunked(absl::string_view body);
 // Sends `raw` to 127.0.0.1:`port` and parses the reply.
 HttpReply HttpExchange(int port, absl::string_view raw);
 
+// A whole reply (status line, headers, body) as HttpReply.
+HttpReply ParseReply(const std::string& reply);
+
 // `method` `path` HTTP/1.0 without a body.
 HttpReply HttpGet(int port, absl::string_view path,
                   absl::string_view method = "GET");
@@ -46,6 +49,23 @@ HttpReply HttpGet(int port, absl::string_view path,
 HttpReply HttpPost(int port, absl::string_view path, absl::string_view body,
                    absl::string_view content_type = "application/octet-stream",
                    absl::string_view extra_headers = "");
+
+// HTTPS: the server's certificate must be signed by `ca_pem` and name
+// 127.0.0.1; for mutual TLS the client presents `cert_pem` + `key_pem`.
+struct TlsClientOptions {
+  std::string ca_pem;
+  std::string cert_pem;  // empty: no client certificate
+  std::string key_pem;
+};
+
+// HttpExchange over TLS. A failed handshake (or a server that ends the
+// connection without answering) gives status 0 and an `error` that says so.
+HttpReply HttpsExchange(int port, absl::string_view raw,
+                        const TlsClientOptions& tls);
+
+// GET `path` HTTP/1.0 over TLS.
+HttpReply HttpsGet(int port, absl::string_view path,
+                   const TlsClientOptions& tls);
 
 }  // namespace sam2
 

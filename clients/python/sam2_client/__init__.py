@@ -11,8 +11,9 @@ service (sam2.v1.Sam2Service).
 See clients/python/README.md.
 """
 
-from .client import (DEFAULT_CHUNK_BYTES, SESSION_HEADER, Direction, ImageSession, MaskFormat,
-                     Propagation, Sam2Client, VideoSession, routing_metadata)
+from .client import (AUTHORIZATION_HEADER, DEFAULT_CHUNK_BYTES, SESSION_HEADER, Direction,
+                     ImageSession, MaskFormat, Propagation, Sam2Client, VideoSession,
+                     routing_metadata, tls_credentials)
 from .errors import (Aborted, AlreadyExists, Cancelled, DataLoss, DeadlineExceeded,
                      FailedPrecondition, Internal, InvalidArgument, NotFound, OutOfRange,
                      PermissionDenied, ResourceExhausted, Sam2Error, Unauthenticated,
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Sam2Client", "ImageSession", "VideoSession", "Propagation", "MaskFormat", "Direction",
     "DEFAULT_CHUNK_BYTES", "SESSION_HEADER", "routing_metadata",
+    "AUTHORIZATION_HEADER", "tls_credentials",
     "ServerInfo", "Limits", "SegmentResult", "PromptMasks", "MaskRef", "GeneratedMask",
     "FrameMasks", "RemoveObjectResult", "ImageInfo", "VideoInfo", "MaskArray",
     "Sam2Error", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",

@@ -10,6 +10,11 @@ Routing: every call that names an existing session carries the session name
 as gRPC metadata `x-sam2-session` (SESSION_HEADER), so that a session-affine
 proxy in front of several replicas (deploy/proxy) sends it to the replica
 that holds the session; server_info() and the create_* calls carry none.
+
+Security: `credentials=tls_credentials(ca_cert=..., client_cert=...,
+client_key=...)` for TLS and mutual TLS; `token=` sends
+`authorization: Bearer <token>` (AUTHORIZATION_HEADER) on every call, unary
+and streaming. A token is never part of an error message or of repr().
 """
 
 from __future__ import annotations
@@ -66,6 +71,45 @@ _APPEND_BATCH_BYTES = 16 << 20
 SETTLE_AFTER_CANCEL_S = 10.0
 
 _T = TypeVar("_T")
+
+# The metadata key of the bearer token, and the token's bounds: printable
+# ASCII without spaces (what metadata carries and the server accepts).
+AUTHORIZATION_HEADER = "authorization"
+MIN_TOKEN_BYTES = 16
+MAX_TOKEN_BYTES = 512
+
+
+def _check_token(token: str) -> None:
+    """Raises ValueError for a malformed token (never quoting it)."""
+    if not MIN_TOKEN_BYTES <= len(token) <= MAX_TOKEN_BYTES:
+        raise ValueError(f"a token is {MIN_TOKEN_BYTES} to {MAX_TOKEN_BYTES} characters, "
+                         f"this one has {len(token)}")
+    if not all("!" <= ch <= "~" for ch in token):
+        raise ValueError("a token is printable ASCII without spaces; this one is not")
+
+
+def tls_credentials(ca_cert: PathLike | bytes | None = None,
+                    client_cert: PathLike | bytes | None = None,
+                    client_key: PathLike | bytes | None = None) -> grpc.ChannelCredentials:
+    """TLS channel credentials for Sam2Client(credentials=...).
+
+    `ca_cert`: the CA bundle that signs the server's certificate (a PEM file's
+    path, or its bytes); None: the system's root CAs. For mutual TLS,
+    `client_cert` (the client's certificate chain) and `client_key` (its
+    unencrypted private key), both or neither, paths or PEM bytes.
+    """
+    if (client_cert is None) != (client_key is None):
+        raise ValueError("client_cert and client_key go together (mutual TLS needs both)")
+
+    def read(value: PathLike | bytes | None) -> bytes | None:
+        if value is None or isinstance(value, bytes):
+            return value
+        return Path(value).read_bytes()
+
+    return grpc.ssl_channel_credentials(root_certificates=read(ca_cert),
+                                        private_key=read(client_key),
+                                        certificate_chain=read(client_cert))
+
 
 # The metadata key that names the session a call is about (see the module
 # docstring). Names longer than this, or not printable ASCII (which metadata
@@ -197,12 +241,17 @@ class Sam2Client:
         unreachable or draining) is sent again, with exponential backoff; no
         other status is retried. A call is sent at most max_retries + 1 times.
       credentials: channel credentials for TLS, e.g.
-        grpc.ssl_channel_credentials(root_certificates=...); None: plaintext.
+        tls_credentials(ca_cert="ca.pem") (mutual TLS: with client_cert and
+        client_key); None: plaintext.
       stream_timeout: deadline of a whole upload or propagation stream
         (None, the default: no deadline; break out of a propagation to stop).
       retry_backoff: the first backoff, in seconds; it doubles per retry (with
         jitter) up to max_backoff.
-      metadata: sent with every call (e.g. [("authorization", "Bearer ...")]).
+      metadata: sent with every call.
+      token: a bearer token sent with every call as
+        `authorization: Bearer <token>` (printable ASCII without spaces, 16 to
+        512 characters); None: none. Without TLS it travels in clear: use it
+        so only on loopback or a trusted network.
       options: extra gRPC channel arguments.
       max_receive_message_bytes: the largest response accepted (video logits
         can be large).
@@ -214,9 +263,12 @@ class Sam2Client:
                  max_backoff: float = 5.0,
                  metadata: Sequence[tuple[str, str]] | None = None,
                  options: Sequence[tuple[str, Any]] | None = None,
-                 max_receive_message_bytes: int = 256 << 20) -> None:
+                 max_receive_message_bytes: int = 256 << 20,
+                 token: str | None = None) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        if token is not None:
+            _check_token(token)
         self.address = address
         self.timeout = timeout
         self.stream_timeout = stream_timeout
@@ -224,6 +276,9 @@ class Sam2Client:
         self.retry_backoff = retry_backoff
         self.max_backoff = max_backoff
         self.metadata: tuple[tuple[str, str], ...] = tuple(metadata or ())
+        # Kept apart from `metadata` so that the token is not shown with it.
+        self._token_metadata: tuple[tuple[str, str], ...] = (
+            ((AUTHORIZATION_HEADER, f"Bearer {token}"),) if token is not None else ())
         channel_options = [("grpc.max_receive_message_length", max_receive_message_bytes),
                            ("grpc.max_send_message_length", -1)]
         channel_options.extend(options or ())
@@ -269,9 +324,9 @@ class Sam2Client:
                 raise from_rpc_error(e, method, attempt) from None
 
     def _call_metadata(self, session: str | None) -> tuple[tuple[str, str], ...]:
-        """The metadata of a call: the client's own, plus the routing header
-        when the call names `session`."""
-        return self.metadata + routing_metadata(session)
+        """The metadata of a call: the client's own and its token, plus the
+        routing header when the call names `session`."""
+        return self.metadata + self._token_metadata + routing_metadata(session)
 
     def _unary(self, method: str, request: Any, timeout: Timeout = _Default,
                session: str | None = None) -> Any:
@@ -384,7 +439,7 @@ class Sam2Client:
         rpc = self._stub.CreateVideoSession
         r = self._with_retries(
             "CreateVideoSession",
-            lambda: rpc(requests(), timeout=t, metadata=self.metadata))
+            lambda: rpc(requests(), timeout=t, metadata=self._call_metadata(None)))
         return VideoSession(self, r)
 
     def get_video_session(self, name: str) -> VideoSession:

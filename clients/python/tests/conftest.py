@@ -7,6 +7,7 @@ regenerated first when protos/sam2/v1/sam2.proto changed since they were.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
@@ -44,9 +45,9 @@ class RunningServer:
         self.log = log
         # The thread that keeps reading the server's stdout.
         self.drain = drain
-        # "sam2_server: metrics at http://127.0.0.1:N/metrics" is on stderr
-        # before the port line is on stdout.
-        m = re.search(r"metrics at http://127\.0\.0\.1:(\d+)/metrics",
+        # "sam2_server: metrics at http://127.0.0.1:N/metrics" (https:// with
+        # TLS) is on stderr before the port line is on stdout.
+        m = re.search(r"metrics at https?://127\.0\.0\.1:(\d+)/metrics",
                       log.read_text(errors="replace"))
         self.http_port = int(m.group(1)) if m else 0
 
@@ -128,15 +129,23 @@ def stop_server(running: RunningServer) -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = launch_server(tmp_path_factory.mktemp("server") / "sam2_server.stderr")
+@contextlib.contextmanager
+def serving(log: Path, extra_args: list[str] | None = None) -> Iterator[RunningServer]:
+    """launch_server, then stop_server on exit; a server that does not stop
+    cleanly fails the test."""
+    running = launch_server(log, extra_args)
     try:
         yield running
     finally:
         complaint = stop_server(running)
         if complaint:
             pytest.fail(complaint)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with serving(tmp_path_factory.mktemp("server") / "sam2_server.stderr") as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

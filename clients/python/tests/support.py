@@ -1,9 +1,15 @@
-"""Paths of the test fixtures, and a tiny MJPEG AVI writer for upload tests."""
+"""Paths of the test fixtures, a tiny MJPEG AVI writer for upload tests, and
+a recorder of the metadata clients send."""
 
 from __future__ import annotations
 
 import struct
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import grpc
 
 CLIENT_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = CLIENT_DIR.parents[1]
@@ -47,3 +53,42 @@ def write_mjpeg_avi(path: Path, jpegs: list[bytes], width: int, height: int,
     body = b"AVI " + hdrl + _list(b"movi", movi_body) + _chunk(b"idx1", index)
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
     return path
+
+
+class MetadataRecorder:
+    """A generic RPC handler (grpc.GenericRpcHandler's interface) for an
+    in-process gRPC server: records, per call, (method, the values of metadata
+    key `header`) in `calls`, and the common names of the client's TLS
+    certificate in `client_names`; answers NOT_FOUND, or UNAVAILABLE for the
+    methods in `unavailable`."""
+
+    def __init__(self, header: str) -> None:
+        self.header = header
+        self.calls: list[tuple[str, list[str]]] = []
+        self.client_names: list[list[bytes]] = []
+        self.unavailable: set[str] = set()
+        self._lock = threading.Lock()
+
+    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        method = details.method.rsplit("/", 1)[-1]
+        values = [v for k, v in details.invocation_metadata if k == self.header]
+        with self._lock:
+            self.calls.append((method, values))
+        code = grpc.StatusCode.UNAVAILABLE if method in self.unavailable else \
+            grpc.StatusCode.NOT_FOUND
+
+        def fail(request: Any, context: grpc.ServicerContext) -> Any:
+            names = context.auth_context().get("x509_common_name", [])
+            with self._lock:
+                self.client_names.append(list(names))
+            context.abort(code, "recorded")
+
+        def fail_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            fail(request, context)
+            yield None  # never reached: abort raises
+
+        if method == "PropagateVideo":
+            return grpc.unary_stream_rpc_method_handler(fail_stream)
+        if method == "CreateVideoSession":
+            return grpc.stream_unary_rpc_method_handler(fail)
+        return grpc.unary_unary_rpc_method_handler(fail)

@@ -5,10 +5,8 @@ that records each call's metadata and answers every call with an error."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from concurrent import futures
-from typing import Any
 
 import grpc
 import numpy as np
@@ -17,46 +15,15 @@ import pytest
 from sam2_client import (SESSION_HEADER, ImageSession, NotFound, Sam2Client, Sam2Error,
                          Unavailable, VideoSession, routing_metadata)
 from sam2_client._proto import pb
+from support import MetadataRecorder
 
 IMAGE_NAME = "sessions/replica-a-" + "a" * 32
 VIDEO_NAME = "sessions/sam2-7d9f8-abcde-" + "b" * 32
 
 
-class _Recorder:
-    """A generic RPC handler (grpc.GenericRpcHandler's interface) that records
-    (method, header values) of every call; answers NOT_FOUND, or UNAVAILABLE
-    for the methods in `unavailable`."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, list[str]]] = []
-        self.unavailable: set[str] = set()
-        self._lock = threading.Lock()
-
-    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
-        method = details.method.rsplit("/", 1)[-1]
-        values = [v for k, v in details.invocation_metadata if k == SESSION_HEADER]
-        with self._lock:
-            self.calls.append((method, values))
-        code = grpc.StatusCode.UNAVAILABLE if method in self.unavailable else \
-            grpc.StatusCode.NOT_FOUND
-
-        def fail(request: Any, context: grpc.ServicerContext) -> Any:
-            context.abort(code, "recorded")
-
-        def fail_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            context.abort(code, "recorded")
-            yield None  # never reached: abort raises
-
-        if method == "PropagateVideo":
-            return grpc.unary_stream_rpc_method_handler(fail_stream)
-        if method == "CreateVideoSession":
-            return grpc.stream_unary_rpc_method_handler(fail)
-        return grpc.unary_unary_rpc_method_handler(fail)
-
-
 @pytest.fixture()
-def recorder() -> Iterator[tuple[_Recorder, str]]:
-    handler = _Recorder()
+def recorder() -> Iterator[tuple[MetadataRecorder, str]]:
+    handler = MetadataRecorder(SESSION_HEADER)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), handlers=[handler])
     port = server.add_insecure_port("127.0.0.1:0")
     assert port > 0
@@ -76,7 +43,7 @@ def test_routing_metadata() -> None:
 
 
 def test_session_calls_carry_the_header_create_calls_none(
-        recorder: tuple[_Recorder, str]) -> None:
+        recorder: tuple[MetadataRecorder, str]) -> None:
     handler, address = recorder
     frame = np.zeros((8, 8, 3), dtype=np.uint8)
     with Sam2Client(address, max_retries=0, metadata=[("x-extra", "1")]) as client:
@@ -130,7 +97,7 @@ def test_session_calls_carry_the_header_create_calls_none(
     ]
 
 
-def test_every_retry_carries_the_header(recorder: tuple[_Recorder, str]) -> None:
+def test_every_retry_carries_the_header(recorder: tuple[MetadataRecorder, str]) -> None:
     handler, address = recorder
     handler.unavailable = {"Segment", "PropagateVideo"}
     with Sam2Client(address, max_retries=2, retry_backoff=0.001, max_backoff=0.002) as client:
