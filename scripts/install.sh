@@ -46,6 +46,7 @@ APT_PACKAGES=(
   libtbb-dev                 # oneTBB, OpenCV's threads (server/thread_stacks.h)
   libgoogle-perftools-dev    # tcmalloc, the process allocator (server/allocator.h)
   libssl-dev                 # SHA-256 of images (session/embedding_cache.h), TLS
+  liblzma-dev xz-utils       # the golden fixtures' expected tensors are .xz
   openssl                    # test certificates made at test time
                              # (clients/python/tests/test_tls.py)
   python3-venv               # the project virtual environment

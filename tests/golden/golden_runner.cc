@@ -23,6 +23,7 @@
 #include "model/image_transforms.h"
 #include "model/model_loader.h"
 #include "model/safetensors.h"
+#include "tests/golden/xz_file.h"
 #include "model/pillow_resize.h"
 #include "model/sam2_model.h"
 #include "model/video_frames.h"
@@ -188,8 +189,14 @@ class Runner {
   }
 
  private:
+  // The expected tensors: `X`, or `X.xz` as the repository stores them.
   absl::StatusOr<StateDict> Expected(const Json& c) {
-    return ReadSafetensors(dir_ + "/" + c.at("expected").get<std::string>());
+    const std::string path = dir_ + "/" + c.at("expected").get<std::string>();
+    if (std::ifstream(path).good()) return ReadSafetensors(path);
+    absl::StatusOr<std::string> bytes = ReadXzFile(path + ".xz");
+    if (absl::IsNotFound(bytes.status())) return ReadSafetensors(path);
+    if (!bytes.ok()) return bytes.status();
+    return ParseSafetensors(*bytes);
   }
 
   // The decoded image of a case (cached by file name).
