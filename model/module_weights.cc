@@ -49,8 +49,15 @@ at::Tensor ModuleWeights::Get(absl::string_view name,
     if (error_->ok()) *error_ = problem;
     return at::Tensor();
   }
-  if (t->scalar_type() == at::kFloat && t->device().is_cpu()) return *t;
-  return t->to(at::kFloat).contiguous();
+  at::Tensor weight = t->scalar_type() == at::kFloat
+                         ? t->detach()
+                         : t->to(at::kFloat).contiguous();
+  // A leaf that "requires grad", only so that autocast (bfloat16) casts it
+  // once per thread and keeps the copy, as it does for the reference's
+  // nn.Parameters, instead of re-casting every weight on every call. No
+  // graph is ever built: every forward pass runs under c10::InferenceMode.
+  weight.set_requires_grad(true);
+  return weight;
 }
 
 }  // namespace sam2
