@@ -374,6 +374,19 @@ TEST(ServerMainTest, BadOrHalfTlsConfigurationExitsTwoBeforeLoading) {
   }
 }
 
+// A gRPC health check over TLS, trusting `ca_pem`.
+grpc::Status TlsHealthCheck(int port, const std::string& ca_pem) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ca_pem;
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                     grpc::SslCredentials(ssl));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::health::v1::HealthCheckResponse response;
+  return grpc::health::v1::Health::NewStub(channel)->Check(
+      &ctx, grpc::health::v1::HealthCheckRequest(), &response);
+}
+
 TEST(ServerMainTest, ServesTlsOnBothPortsAndSaysSo) {
   const sam2::TestCa ca = sam2::TestCa::Create("main test ca");
   const sam2::TestKeyPair server = ca.IssueServer();
@@ -384,15 +397,7 @@ TEST(ServerMainTest, ServesTlsOnBothPortsAndSaysSo) {
                    "--tls_reload_interval=5s"});
   const int port = ListeningPort(c);
   ASSERT_GT(port, 0);
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = ca.cert_pem();
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::SslCredentials(ssl));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::health::v1::HealthCheckResponse response;
-  const grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
-      &ctx, grpc::health::v1::HealthCheckRequest(), &response);
+  const grpc::Status status = TlsHealthCheck(port, ca.cert_pem());
   EXPECT_TRUE(status.ok()) << status.error_message();
 
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);
@@ -430,15 +435,7 @@ TEST(ServerMainTest, ListensOffLoopbackWithTlsAndTokensTogether) {
                    "--token_file=" + tokens});
   const int port = ListeningPort(c);
   ASSERT_GT(port, 0);
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = ca.cert_pem();
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::SslCredentials(ssl));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::health::v1::HealthCheckResponse response;
-  const grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
-      &ctx, grpc::health::v1::HealthCheckRequest(), &response);
+  const grpc::Status status = TlsHealthCheck(port, ca.cert_pem());
   EXPECT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);
   err = ReadUntil(c.err_fd, "stopped", kStartTimeoutMs);

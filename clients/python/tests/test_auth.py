@@ -30,7 +30,7 @@ from pathlib import Path
 import grpc
 import pytest
 from cdp import Browser, find_chromium
-from conftest import RunningServer, launch_server, stop_server
+from conftest import RunningServer, serving
 from sam2_client._generated.sam2.v1 import sam2_pb2 as pb
 from sam2_client._generated.sam2.v1 import sam2_pb2_grpc as pb_grpc
 from support import IMAGE, MODEL, REPO_ROOT, SERVER_BINARY
@@ -69,14 +69,9 @@ def tokens(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def auth_server(tokens: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = launch_server(tmp_path_factory.mktemp("auth-server") / "sam2_server.stderr",
-                            [f"--token_file={tokens}", "--token_reload_interval=100ms"])
-    try:
+    with serving(tmp_path_factory.mktemp("auth-server") / "sam2_server.stderr",
+                 [f"--token_file={tokens}", "--token_reload_interval=100ms"]) as running:
         yield running
-    finally:
-        complaint = stop_server(running)
-        if complaint:
-            pytest.fail(complaint)
 
 
 @pytest.fixture(scope="module")
