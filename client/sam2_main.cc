@@ -15,6 +15,7 @@
 #include "client/remote_command.h"
 #include "client/segment_command.h"
 #include "client/track_command.h"
+#include "model/device.h"
 #include "tests/golden/golden_runner.h"
 
 namespace {
@@ -46,9 +47,9 @@ constexpr char kUsage[] =
     "      the same on a sam2 server (sam2 remote --help)\n"
     "  loadtest --server HOST:PORT [--scenario=segment|create_image|propagate|mix]\n"
     "      load-test a sam2 server (sam2 loadtest --help)\n"
-    "  golden FIXTURE_DIR...\n"
+    "  golden [--device=cpu|cuda|cuda:N] FIXTURE_DIR...\n"
     "      check the model against reference outputs (tests/fixtures "
-    "layout)\n";
+    "layout), float32, on that device\n";
 
 int RunCheckpointCommand(const std::string& command,
                          const std::vector<std::string>& argv) {
@@ -76,15 +77,37 @@ int RunCheckpointCommand(const std::string& command,
                           std::cout, std::cerr);
 }
 
-int RunGoldenCommand(const std::vector<std::string>& dirs) {
+int RunGoldenCommand(const std::vector<std::string>& argv) {
+  absl::StatusOr<sam2::CliArgs> args =
+      sam2::CliArgs::Parse(argv, {{"device"}, {}});
+  if (!args.ok()) {
+    std::cerr << "sam2 golden: " << args.status().message() << "\n" << kUsage;
+    return 2;
+  }
+  const std::vector<std::string>& dirs = args->positional();
   if (dirs.empty()) {
     std::cerr << "sam2 golden: give one or more fixture directories\n";
     return 2;
   }
+  sam2::GoldenOptions options;
+  if (args->Has("device")) {
+    absl::StatusOr<std::vector<c10::Device>> devices =
+        sam2::ResolveDevices(args->Get("device"), sam2::CudaDeviceCount());
+    if (!devices.ok() || devices->size() != 1) {
+      std::cerr << "sam2 golden: --device: "
+                << (devices.ok() ? "name one device" : devices.status().message())
+                << "\n";
+      return 2;
+    }
+    options.device = devices->front();
+  }
+  // The golden tolerances are float32's: strict float32 (no autocast, no
+  // TF32) on whichever device.
+  sam2::UseDeviceOnThisThread(options.device, sam2::Precision::kFloat32);
   int failures = 0;
   for (const std::string& dir : dirs) {
     absl::StatusOr<sam2::GoldenSummary> summary =
-        sam2::RunGolden(dir, sam2::GoldenTolerances(), std::cout);
+        sam2::RunGolden(dir, options, std::cout);
     if (!summary.ok()) {
       std::cerr << "sam2 golden: " << summary.status() << "\n";
       ++failures;

@@ -23,6 +23,7 @@
 #include "model/image_transforms.h"
 #include "model/model_loader.h"
 #include "model/safetensors.h"
+#include "model/torch_error.h"
 #include "tests/golden/xz_file.h"
 #include "model/pillow_resize.h"
 #include "model/sam2_model.h"
@@ -65,7 +66,7 @@ Check Compare(const std::string& name, const at::Tensor& got,
                              "] vs expected [",
                              absl::StrJoin(expected.sizes(), ","), "]");
   } else if (got.numel() > 0) {
-    c.max_error = (got.to(at::kDouble) - expected.to(at::kDouble))
+    c.max_error = (got.to(at::kCPU, at::kDouble) - expected.to(at::kDouble))
                       .abs()
                       .max()
                       .item<double>();
@@ -105,6 +106,7 @@ class Runner {
       : dir_(std::move(dir)),
         tol_(options.tolerances),
         long_video_window_(options.long_video_window),
+        device_(options.device),
         out_(out) {}
 
   absl::StatusOr<GoldenSummary> Run() {
@@ -121,12 +123,18 @@ class Runner {
     absl::StatusOr<LoadedModel> loaded = LoadModel(
         dir_ + "/model.pt", std::ifstream(yaml).good() ? yaml : "");
     if (!loaded.ok()) return loaded.status();
+    StateDict weights;
+    try {
+      weights = loaded->weights.To(device_);
+    } catch (const c10::Error& e) {
+      return TorchError(absl::StrCat("moving the weights to ", device_.str(), ": "), e);
+    }
     absl::StatusOr<std::shared_ptr<const Sam2Model>> model =
-        Sam2Model::Create(loaded->config, loaded->weights);
+        Sam2Model::Create(loaded->config, weights);
     if (!model.ok()) return model.status();
     model_ = *model;
     absl::StatusOr<std::shared_ptr<const VideoPredictor>> video =
-        VideoPredictor::Create(loaded->config, loaded->weights);
+        VideoPredictor::Create(loaded->config, weights);
     if (!video.ok()) return video.status();
     video_ = *video;
     out_ << "golden: " << dir_
@@ -369,7 +377,8 @@ class Runner {
     c.relative = kFloat16Relative;
     const at::Tensor w = want->to(at::kDouble);
     const at::Tensor excess =
-        (got.masks.to(at::kDouble) - w).abs() - (tol + c.relative * w.abs());
+        (got.masks.to(at::kCPU, at::kDouble) - w).abs() -
+        (tol + c.relative * w.abs());
     c.within = excess.max().item<double>() <= 0;
     return c;
   }
@@ -613,6 +622,7 @@ class Runner {
   std::string dir_;
   GoldenTolerances tol_;
   int64_t long_video_window_ = 0;
+  c10::Device device_;
   std::ostream& out_;
   std::shared_ptr<const Sam2Model> model_;
   std::shared_ptr<const VideoPredictor> video_;

@@ -14,6 +14,8 @@
 #ifndef SAM2_TESTS_GOLDEN_GOLDEN_RUNNER_H_
 #define SAM2_TESTS_GOLDEN_GOLDEN_RUNNER_H_
 
+#include <c10/core/Device.h>
+
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -43,6 +45,10 @@ struct GoldenOptions {
   // > 0: run the video cases in long-video mode with this window (memories
   // dropped and rebuilt); the expected outputs are the same.
   int64_t long_video_window = 0;
+  // Where the model runs (model/device.h): the weights are moved there and
+  // every output is compared on the host. The calling thread's precision
+  // is the caller's (UseDeviceOnThisThread); the tolerances are float32's.
+  c10::Device device = c10::Device(c10::kCPU);
 };
 
 struct GoldenSummary {
