@@ -1,9 +1,12 @@
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+
 #include "tests/benchmarks/benchmark_model.h"
 
 #include <ATen/ATen.h>
 
 #include <utility>
 
+#include "model/device.h"
 #include "model/image_io.h"
 #include "model/model_loader.h"
 #include "model/state_dict_spec.h"
@@ -45,13 +48,28 @@ absl::StatusOr<at::Tensor> LoadBenchmarkImage(const std::string& path) {
   return at::cat({x / 4, y / 4, (x + y) / 8 + disc}, 2).clamp(0, 255).to(at::kByte);
 }
 
-absl::StatusOr<Precision> UseBenchmarkPrecision(const std::string& flag) {
+absl::StatusOr<c10::Device> BenchmarkDevice(const std::string& flag) {
+  absl::StatusOr<std::vector<c10::Device>> devices =
+      ResolveDevices(flag, CudaDeviceCount());
+  if (!devices.ok()) return devices.status();
+  if (devices->size() != 1) {
+    return absl::InvalidArgumentError("--device: name one device");
+  }
+  return devices->front();
+}
+
+absl::StatusOr<Precision> UseBenchmarkPrecision(const std::string& flag,
+                                                c10::Device device) {
   absl::StatusOr<PrecisionChoice> choice = ParsePrecisionChoice(flag);
   if (!choice.ok()) return choice.status();
-  const Precision precision =
-      ResolvePrecision(*choice, CpuHasBf16Instructions());
-  UseCpuPrecisionOnThisThread(precision);
+  const Precision precision = ResolveDevicePrecision(*choice, device);
+  UseDeviceOnThisThread(device, precision);
   return precision;
+}
+
+void SyncDevice(c10::Device device) {
+  if (device.is_cpu()) return;
+  c10::impl::getDeviceGuardImpl(device.type())->synchronizeDevice(device.index());
 }
 
 }  // namespace sam2

@@ -32,10 +32,20 @@ absl::StatusOr<BenchmarkModel> LoadBenchmarkModel(const std::string& variant,
 // synthetic 1024x1024 RGB scene (gradients and a disc).
 absl::StatusOr<at::Tensor> LoadBenchmarkImage(const std::string& path);
 
+// Parses a --device flag value (model/device.h: one device, e.g. "cpu",
+// "cuda:0").
+absl::StatusOr<c10::Device> BenchmarkDevice(const std::string& flag);
+
 // Parses a --precision flag value ("float32", "bfloat16", "auto"), resolves
-// it against this CPU, applies it to the calling thread (the benchmark's
-// driver thread, as a server worker does) and returns what it chose.
-absl::StatusOr<Precision> UseBenchmarkPrecision(const std::string& flag);
+// it for `device` (ResolveDevicePrecision), applies it and the device to
+// the calling thread (the benchmark's driver thread, as a server worker
+// does) and returns what it chose.
+absl::StatusOr<Precision> UseBenchmarkPrecision(
+    const std::string& flag, c10::Device device = c10::Device(c10::kCPU));
+
+// Waits until the device has finished the work queued so far, so a timer
+// read after it measures the work, not its launch (a no-op on the CPU).
+void SyncDevice(c10::Device device);
 
 }  // namespace sam2
 

@@ -39,6 +39,7 @@ ABSL_FLAG(std::string, checkpoint, "",
           "Load these weights instead of random ones (.pt or .safetensors).");
 ABSL_FLAG(std::string, image, "", "Image file; default a synthetic 1024x1024.");
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
+ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N (model/device.h).");
 ABSL_FLAG(std::string, precision, "float32",
           "float32, bfloat16 or auto, as sam2_server's --precision.");
 ABSL_FLAG(int, repeats, 5, "Timed SetImage runs (after one warm-up).");
@@ -78,7 +79,10 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_variant), absl::GetFlag(FLAGS_checkpoint));
   if (!bench.ok()) return Fail(bench.status());
   const sam2::Sam2Config& config = bench->config;
-  const sam2::StateDict& weights = bench->weights;
+  absl::StatusOr<c10::Device> device =
+      sam2::BenchmarkDevice(absl::GetFlag(FLAGS_device));
+  if (!device.ok()) return Fail(device.status());
+  const sam2::StateDict weights = bench->weights.To(*device);
   const std::string& source = bench->source;
   absl::StatusOr<std::shared_ptr<const sam2::Sam2Model>> model =
       sam2::Sam2Model::Create(config, weights);
@@ -90,7 +94,7 @@ int main(int argc, char** argv) {
   const at::Tensor rgb = *image;
 
   absl::StatusOr<sam2::Precision> precision =
-      sam2::UseBenchmarkPrecision(absl::GetFlag(FLAGS_precision));
+      sam2::UseBenchmarkPrecision(absl::GetFlag(FLAGS_precision), *device);
   if (!precision.ok()) return Fail(precision.status());
   std::printf("precision: %s\n", std::string(sam2::PrecisionName(*precision)).c_str());
   sam2::ImagePredictor predictor(*model);
@@ -99,6 +103,7 @@ int main(int argc, char** argv) {
     const absl::Time t = absl::Now();
     absl::Status s = predictor.SetImage(rgb);
     if (!s.ok()) return Fail(s);
+    sam2::SyncDevice(*device);
     if (i > 0) set_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t));
   }
   sam2::ImagePromptInput prompt;
@@ -109,6 +114,7 @@ int main(int argc, char** argv) {
     const absl::Time t = absl::Now();
     absl::StatusOr<sam2::Prediction> p = predictor.Predict(prompt);
     if (!p.ok()) return Fail(p.status());
+    sam2::SyncDevice(*device);
     if (i > 0) predict_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t));
   }
   if (const std::string trace = absl::GetFlag(FLAGS_profile); !trace.empty()) {

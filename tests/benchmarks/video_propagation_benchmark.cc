@@ -47,6 +47,7 @@ ABSL_FLAG(std::string, variant, "sam2.1_hiera_tiny",
 ABSL_FLAG(std::string, checkpoint, "",
           "Load these weights instead of random ones (.pt or .safetensors).");
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
+ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N (model/device.h).");
 ABSL_FLAG(int, frames, 12, "Frames in the generated video.");
 ABSL_FLAG(int, width, 1024, "Frame width.");
 ABSL_FLAG(int, height, 576, "Frame height.");
@@ -150,7 +151,8 @@ absl::StatusOr<RunResult> RunOnce(const sam2::VideoPredictor& predictor,
   absl::Time last = absl::InfinitePast();
   absl::Status s = predictor.PropagateInVideo(
       **state, sam2::PropagateOptions(),
-      [&](const sam2::VideoFrameMasks&) -> absl::Status {
+      [&](const sam2::VideoFrameMasks& m) -> absl::Status {
+        sam2::SyncDevice(m.masks.device());
         const absl::Time now = absl::Now();
         if (last != absl::InfinitePast()) {
           frame_ms.push_back(absl::ToDoubleMilliseconds(now - last));
@@ -191,14 +193,17 @@ int Run() {
       absl::GetFlag(FLAGS_variant), absl::GetFlag(FLAGS_checkpoint));
   if (!bench.ok()) return Fail(bench.status());
   const sam2::Sam2Config& config = bench->config;
-  const sam2::StateDict& weights = bench->weights;
+  absl::StatusOr<c10::Device> device =
+      sam2::BenchmarkDevice(absl::GetFlag(FLAGS_device));
+  if (!device.ok()) return Fail(device.status());
+  const sam2::StateDict weights = bench->weights.To(*device);
   const std::string& source = bench->source;
   absl::StatusOr<std::shared_ptr<const sam2::VideoPredictor>> predictor =
       sam2::VideoPredictor::Create(config, weights);
   if (!predictor.ok()) return Fail(predictor.status());
 
   absl::StatusOr<sam2::Precision> precision =
-      sam2::UseBenchmarkPrecision(absl::GetFlag(FLAGS_precision));
+      sam2::UseBenchmarkPrecision(absl::GetFlag(FLAGS_precision), *device);
   if (!precision.ok()) return Fail(precision.status());
 
   std::vector<at::Tensor> frames;
