@@ -114,6 +114,19 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     return absl::InvalidArgumentError("ServerApp needs a loaded model");
   }
   if (absl::Status s = ValidateTlsConfig(options.tls); !s.ok()) return s;
+  if (model.device.is_cuda()) {
+    // Sessions' tensors live on the GPU: their budget is also bounded by
+    // what the device has free after the weights.
+    absl::StatusOr<DeviceMemory> memory = QueryDeviceMemory(model.device);
+    if (!memory.ok()) return memory.status();
+    const int64_t budget = DeviceStateBudget(
+        options.sessions.max_bytes, *memory, options.device_memory_fraction);
+    std::cerr << "sam2_server: " << DeviceName(model.device) << ": "
+              << (memory->free_bytes >> 20) << " MiB free of "
+              << (memory->total_bytes >> 20) << " MiB; session budget "
+              << (budget >> 20) << " MiB\n";
+    options.sessions.max_bytes = budget;
+  }
   std::unique_ptr<ServerApp> app(new ServerApp());
   app->model_ = std::move(model);
   app->options_ = options;
@@ -147,20 +160,6 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
                      : m.variant,
        std::string(PrecisionName(options.precision)), DeviceName(m.device)});
 
-  if (m.device.is_cuda()) {
-    // Sessions' tensors live on the GPU: their budget is also bounded by
-    // what the device has free after the weights.
-    absl::StatusOr<DeviceMemory> memory = QueryDeviceMemory(m.device);
-    if (!memory.ok()) return memory.status();
-    const int64_t budget = DeviceStateBudget(
-        options.sessions.max_bytes, *memory, options.device_memory_fraction);
-    std::cerr << "sam2_server: " << DeviceName(m.device) << ": "
-              << (memory->free_bytes >> 20) << " MiB free of "
-              << (memory->total_bytes >> 20) << " MiB; session budget "
-              << (budget >> 20) << " MiB\n";
-    app->options_.sessions.max_bytes = budget;
-    options.sessions.max_bytes = budget;
-  }
   app->store_ = std::make_unique<SessionStore>(options.sessions, instance_id,
                                                clock);
   app->embedding_cache_ =
