@@ -26,6 +26,7 @@
 #include "client/mask_images.h"
 #include "client/progress_bar.h"
 #include "model/model_loader.h"
+#include "model/video_file_frame_source.h"
 #include "model/video_frames.h"
 #include "model/video_predictor.h"
 

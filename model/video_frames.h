@@ -9,7 +9,9 @@
 //     (x - mean) / std in float32 -> PreprocessVideoFrame;
 //   - `load_video_frames_from_jpg_images`: files with a .jpg/.jpeg extension,
 //     sorted by the integer value of their stem -> JpegFolderFrameSource;
-//   - `load_video_frames_from_video_file` (decord) -> VideoFileFrameSource.
+//   - `load_video_frames_from_video_file` (decord) -> VideoFileFrameSource
+//     (video_file_frame_source.h, kept apart so that this file needs no
+//     OpenCV video I/O).
 //   - video_height / video_width are the original frame size.
 //
 // Deliberate differences from the reference:
@@ -152,53 +154,12 @@ class JpegFolderFrameSource : public FrameSource {
   at::Tensor first_frame_;
 };
 
-// Frames of a video file decoded with OpenCV's VideoCapture (FFmpeg backend).
-//
-// Random access: FFmpeg seeks (CAP_PROP_POS_FRAMES) land on key frames and
-// are not frame-exact for every codec, so this class never seeks. It decodes
-// sequentially and keeps a cursor (the index of the next frame the decoder
-// will return, always in [0, num_frames()]) plus the last decoded frame:
-// GetFrame(i) with i >= cursor skips forward (grab without colour
-// conversion), i == cursor - 1 returns the kept frame, i < cursor - 1 reopens
-// the file and decodes from the start. Forward propagation therefore costs one
-// decode per frame, reverse propagation O(i) per frame (wrap the source in a
-// PreprocessedFrameCache, or use a JPEG folder, for backward-heavy work).
-// Open counts the frames by decoding the whole file once (container frame
-// counts are estimates), stopping with INVALID_ARGUMENT past max_frames.
-// Thread-safe: one mutex serializes all decoding.
-class VideoFileFrameSource : public FrameSource {
- public:
-  // NOT_FOUND when `path` does not exist; INVALID_ARGUMENT when it cannot be
-  // opened as a video, has no frames, more than options.max_frames frames,
-  // or a frame size outside the side limits.
-  static absl::StatusOr<std::unique_ptr<VideoFileFrameSource>> Open(
-      const std::string& path, const FrameSourceOptions& options = {});
-  ~VideoFileFrameSource() override;
-
-  int64_t num_frames() const override { return num_frames_; }
-  int64_t video_height() const override { return height_; }
-  int64_t video_width() const override { return width_; }
-  absl::StatusOr<at::Tensor> GetFrame(int64_t index) override;
-  // The last decoded frame, kept for repeated reads.
-  int64_t NumBytes() const override;
-
-  // Number of times the file was (re)opened to go backwards (for tests and
-  // metrics).
-  int64_t reopen_count() const;
-
- private:
-  struct Decoder;  // cv::VideoCapture + cursor; keeps OpenCV out of the header
-  VideoFileFrameSource(std::string path, FrameSourceOptions options);
-
-  const std::string path_;
-  const FrameSourceOptions options_;
-  int64_t num_frames_ = 0;
-  int64_t height_ = 0;
-  int64_t width_ = 0;
-  mutable absl::Mutex mu_;
-  std::unique_ptr<Decoder> decoder_ ABSL_GUARDED_BY(mu_);
-  int64_t reopens_ ABSL_GUARDED_BY(mu_) = 0;
-};
+// Helpers for FrameSource implementations (also video_file_frame_source):
+// INVALID_ARGUMENT naming `what` when a side of h x w is outside
+// [o.min_side, o.max_side]; the OUT_OF_RANGE status for a bad frame index.
+absl::Status CheckFrameSides(int64_t h, int64_t w, const FrameSourceOptions& o,
+                             absl::string_view what);
+absl::Status FrameOutOfRange(int64_t index, int64_t n);
 
 // Frames appended by the caller (uploaded frame by frame, or a live stream).
 // The first frame fixes the video size; later frames must match it.

@@ -1,5 +1,6 @@
 // Tests of video frame preprocessing (against the reference's stored model
-// input), the four frame sources and the preprocessed-frame cache.
+// input), the frame sources of video_frames.h and the preprocessed-frame
+// cache (video files: video_file_frame_source_test.cc).
 
 #include "model/video_frames.h"
 
@@ -8,10 +9,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
 
 #include <atomic>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -23,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "tests/util/temp_dir.h"
 #include "model/image_io.h"
 #include "model/pillow_resize.h"
 #include "model/safetensors.h"
@@ -38,15 +38,6 @@ constexpr int64_t kFixtureFrames = 8;
 
 std::string FixtureFrame(int i) {
   return absl::StrCat(kFramesDir, "/", absl::StrFormat("%05d", i), ".jpg");
-}
-
-// A fresh directory under TEST_TMPDIR.
-std::string TempDir(const std::string& name) {
-  const char* base = std::getenv("TEST_TMPDIR");
-  fs::path dir = fs::path(base != nullptr ? base : "/tmp") / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
 }
 
 std::string ReadAll(const std::string& path) {
@@ -147,7 +138,7 @@ TEST(JpegFolderFrameSourceTest, ReadsFixtureFrames) {
 }
 
 TEST(JpegFolderFrameSourceTest, SortsByIntegerStemCaseInsensitively) {
-  const std::string dir = TempDir("sorted");
+  const std::string dir = FreshTempDir("sorted");
   // Fixture frames i -> names with various widths and extension cases.
   const std::vector<std::pair<int, std::string>> names = {
       {0, "10.jpg"}, {1, "2.JPG"}, {2, "0.jpeg"}, {3, "0001.JPEG"}};
@@ -174,7 +165,7 @@ TEST(JpegFolderFrameSourceTest, SortsByIntegerStemCaseInsensitively) {
 }
 
 TEST(JpegFolderFrameSourceTest, RejectsNonIntegerStems) {
-  const std::string dir = TempDir("nonint");
+  const std::string dir = FreshTempDir("nonint");
   fs::copy_file(FixtureFrame(0), fs::path(dir) / "00000.jpg");
   fs::copy_file(FixtureFrame(1), fs::path(dir) / "frame_1.jpg");
   auto source = JpegFolderFrameSource::Open(dir);
@@ -185,9 +176,9 @@ TEST(JpegFolderFrameSourceTest, RejectsNonIntegerStems) {
 }
 
 TEST(JpegFolderFrameSourceTest, MissingEmptyAndTooLong) {
-  EXPECT_EQ(JpegFolderFrameSource::Open(TempDir("x") + "/nope").status().code(),
+  EXPECT_EQ(JpegFolderFrameSource::Open(FreshTempDir("x") + "/nope").status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(JpegFolderFrameSource::Open(TempDir("empty")).status().code(),
+  EXPECT_EQ(JpegFolderFrameSource::Open(FreshTempDir("empty")).status().code(),
             absl::StatusCode::kInvalidArgument);
   FrameSourceOptions options;
   options.max_frames = 5;
@@ -207,7 +198,7 @@ TEST(JpegFolderFrameSourceTest, SideLimits) {
 }
 
 TEST(JpegFolderFrameSourceTest, FrameOfAnotherSizeIsNamed) {
-  const std::string dir = TempDir("mixed");
+  const std::string dir = FreshTempDir("mixed");
   fs::copy_file(FixtureFrame(0), fs::path(dir) / "0.jpg");
   cv::Mat small(90, 160, CV_8UC3, cv::Scalar(10, 20, 30));
   ASSERT_TRUE(cv::imwrite((fs::path(dir) / "1.jpg").string(), small));
@@ -226,92 +217,6 @@ TEST(JpegFolderFrameSourceTest, FrameOfAnotherSizeIsNamed) {
   EXPECT_NE(g.status().message().find("2.jpg"), std::string::npos)
       << g.status();
   EXPECT_TRUE((*source)->GetFrame(0).ok());
-}
-
-// --- Video file --------------------------------------------------------------
-
-constexpr int kVideoFrames = 10;
-constexpr int kVideoW = 64;
-constexpr int kVideoH = 48;
-
-// Writes an MJPG .avi whose frame i is a solid colour (BGR (20i, 255-20i,
-// 100)). Returns "" when OpenCV cannot write it here.
-std::string WriteTestVideo(const std::string& dir) {
-  const std::string path = (fs::path(dir) / "clip.avi").string();
-  try {
-    cv::VideoWriter writer(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'),
-                           10.0, cv::Size(kVideoW, kVideoH));
-    if (!writer.isOpened()) return "";
-    for (int i = 0; i < kVideoFrames; ++i) {
-      writer.write(cv::Mat(kVideoH, kVideoW, CV_8UC3,
-                           cv::Scalar(20 * i, 255 - 20 * i, 100)));
-    }
-    writer.release();
-  } catch (const cv::Exception&) {
-    return "";
-  }
-  return path;
-}
-
-TEST(VideoFileFrameSourceTest, DecodesSequentiallyAndRandomly) {
-  const std::string path = WriteTestVideo(TempDir("video"));
-  if (path.empty()) GTEST_SKIP() << "cv::VideoWriter cannot write MJPG here";
-  auto source = VideoFileFrameSource::Open(path);
-  ASSERT_TRUE(source.ok()) << source.status();
-  VideoFileFrameSource& src = **source;
-  EXPECT_EQ(src.num_frames(), kVideoFrames);
-  EXPECT_EQ(src.video_height(), kVideoH);
-  EXPECT_EQ(src.video_width(), kVideoW);
-  std::vector<at::Tensor> sequential;
-  for (int i = 0; i < kVideoFrames; ++i) {
-    absl::StatusOr<at::Tensor> f = src.GetFrame(i);
-    ASSERT_TRUE(f.ok()) << f.status();
-    ASSERT_EQ(f->sizes(), at::IntArrayRef({kVideoH, kVideoW, 3}));
-    // RGB order: R = 100, G = 255 - 20i, B = 20i (JPEG is lossy: +-4).
-    at::Tensor mean = f->to(at::kFloat).mean(at::IntArrayRef{0, 1});
-    EXPECT_NEAR(mean[0].item<float>(), 100, 4) << i;
-    EXPECT_NEAR(mean[1].item<float>(), 255 - 20 * i, 4) << i;
-    EXPECT_NEAR(mean[2].item<float>(), 20 * i, 4) << i;
-    sequential.push_back(*f);
-  }
-  EXPECT_EQ(src.reopen_count(), 0);
-  // Random access gives the same pixels; going back reopens the file.
-  for (int i : {7, 7, 3, 9, 0, 5, 4}) {
-    absl::StatusOr<at::Tensor> f = src.GetFrame(i);
-    ASSERT_TRUE(f.ok()) << f.status();
-    EXPECT_TRUE(at::equal(*f, sequential[i])) << i;
-  }
-  // The sequential pass left the cursor at the end: 9 -> 7, 7 -> 3, 9 -> 0
-  // and 5 -> 4 go backwards; the repeated 7 is the kept frame.
-  EXPECT_EQ(src.reopen_count(), 4);
-  EXPECT_EQ(src.NumBytes(), kVideoH * kVideoW * 3);  // the kept frame
-  EXPECT_EQ(src.GetFrame(kVideoFrames).status().code(),
-            absl::StatusCode::kOutOfRange);
-  EXPECT_EQ(src.GetFrame(-1).status().code(), absl::StatusCode::kOutOfRange);
-}
-
-TEST(VideoFileFrameSourceTest, Limits) {
-  const std::string path = WriteTestVideo(TempDir("video_limits"));
-  if (path.empty()) GTEST_SKIP() << "cv::VideoWriter cannot write MJPG here";
-  FrameSourceOptions options;
-  options.max_frames = kVideoFrames - 1;
-  EXPECT_EQ(VideoFileFrameSource::Open(path, options).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  options.max_frames = kVideoFrames;
-  EXPECT_TRUE(VideoFileFrameSource::Open(path, options).ok());
-  options.max_side = kVideoW - 1;
-  EXPECT_EQ(VideoFileFrameSource::Open(path, options).status().code(),
-            absl::StatusCode::kInvalidArgument);
-}
-
-TEST(VideoFileFrameSourceTest, MissingOrInvalidFile) {
-  const std::string dir = TempDir("video_bad");
-  EXPECT_EQ(VideoFileFrameSource::Open(dir + "/none.mp4").status().code(),
-            absl::StatusCode::kNotFound);
-  const std::string garbage = dir + "/garbage.mp4";
-  std::ofstream(garbage) << "this is not a video";
-  EXPECT_EQ(VideoFileFrameSource::Open(garbage).status().code(),
-            absl::StatusCode::kInvalidArgument);
 }
 
 // --- In-memory frames --------------------------------------------------------

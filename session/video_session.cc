@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "model/video_file_frame_source.h"
 
 namespace sam2 {
 namespace {
