@@ -15,8 +15,7 @@
 #include "client/remote_command.h"
 #include "client/segment_command.h"
 #include "client/track_command.h"
-#include "model/device.h"
-#include "tests/golden/golden_runner.h"
+#include "tests/golden/golden_cli.h"
 
 namespace {
 
@@ -47,9 +46,10 @@ constexpr char kUsage[] =
     "      the same on a sam2 server (sam2 remote --help)\n"
     "  loadtest --server HOST:PORT [--scenario=segment|create_image|propagate|mix]\n"
     "      load-test a sam2 server (sam2 loadtest --help)\n"
-    "  golden [--device=cpu|cuda|cuda:N] FIXTURE_DIR...\n"
+    "  golden [--device=cpu|cuda|cuda:N] [--precision=float32|bfloat16|auto] "
+    "FIXTURE_DIR...\n"
     "      check the model against reference outputs (tests/fixtures "
-    "layout), float32, on that device\n";
+    "layout) on that device: float32 bounds, or bfloat16's own\n";
 
 int RunCheckpointCommand(const std::string& command,
                          const std::vector<std::string>& argv) {
@@ -75,47 +75,6 @@ int RunCheckpointCommand(const std::string& command,
   }
   return sam2::RunConvert(checkpoint, args->Get("config"), args->Get("out"),
                           std::cout, std::cerr);
-}
-
-int RunGoldenCommand(const std::vector<std::string>& argv) {
-  absl::StatusOr<sam2::CliArgs> args =
-      sam2::CliArgs::Parse(argv, {{"device"}, {}});
-  if (!args.ok()) {
-    std::cerr << "sam2 golden: " << args.status().message() << "\n" << kUsage;
-    return 2;
-  }
-  const std::vector<std::string>& dirs = args->positional();
-  if (dirs.empty()) {
-    std::cerr << "sam2 golden: give one or more fixture directories\n";
-    return 2;
-  }
-  sam2::GoldenOptions options;
-  if (args->Has("device")) {
-    absl::StatusOr<std::vector<c10::Device>> devices =
-        sam2::ResolveDevices(args->Get("device"), sam2::CudaDeviceCount());
-    if (!devices.ok() || devices->size() != 1) {
-      std::cerr << "sam2 golden: --device: "
-                << (devices.ok() ? "name one device" : devices.status().message())
-                << "\n";
-      return 2;
-    }
-    options.device = devices->front();
-  }
-  // The golden tolerances are float32's: strict float32 (no autocast, no
-  // TF32) on whichever device.
-  sam2::UseDeviceOnThisThread(options.device, sam2::Precision::kFloat32);
-  int failures = 0;
-  for (const std::string& dir : dirs) {
-    absl::StatusOr<sam2::GoldenSummary> summary =
-        sam2::RunGolden(dir, options, std::cout);
-    if (!summary.ok()) {
-      std::cerr << "sam2 golden: " << summary.status() << "\n";
-      ++failures;
-    } else if (summary->failed > 0) {
-      ++failures;
-    }
-  }
-  return failures == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -144,7 +103,7 @@ int main(int argc, char** argv) {
   if (command == "remote") {
     return sam2::RunRemote(rest, std::cout, std::cerr, isatty(STDERR_FILENO));
   }
-  if (command == "golden") return RunGoldenCommand(rest);
+  if (command == "golden") return sam2::RunGoldenCli(rest, std::cout, std::cerr);
   std::cerr << "sam2: unknown subcommand '" << command << "'\n" << kUsage;
   return 2;
 }
