@@ -2,6 +2,7 @@
 
 #include <ATen/autocast_mode.h>
 #include <ATen/cpu/Utils.h>
+#include <torch/version.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -18,7 +19,19 @@ absl::StatusOr<PrecisionChoice> ParsePrecisionChoice(absl::string_view text) {
 }
 
 bool CpuHasBf16Instructions() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 11)
+  // LibTorch 2.11 replaced the is_*_supported() queries with one map of
+  // cpuinfo's flags.
+  const auto capabilities = at::cpu::get_cpu_capabilities();
+  auto has = [&](const char* name) {
+    auto it = capabilities.find(name);
+    return it != capabilities.end() && it->second.isBool() &&
+           it->second.toBool();
+  };
+  return has("avx512_bf16") || has("amx_tile");
+#else
   return at::cpu::is_avx512_bf16_supported() || at::cpu::is_amx_tile_supported();
+#endif
 }
 
 Precision ResolvePrecision(PrecisionChoice choice, bool cpu_has_bf16) {

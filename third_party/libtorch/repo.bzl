@@ -38,7 +38,9 @@ cc_library(
     linkopts = ["-Wl,--disable-new-dtags", {rpaths}] + select({{
         # Without this the linker drops libtorch_cuda.so (nothing names its
         # symbols directly) and the CUDA backend never registers.
-        ":cuda": ["-Wl,--no-as-needed", "-l:libtorch_cuda.so", "-Wl,--as-needed"],
+        # model/device.cc calls the CUDA runtime (free memory, compute
+        # capability) directly: the wheel's libcudart.
+        ":cuda": ["-Wl,--no-as-needed", "-l:libtorch_cuda.so", "-Wl,--as-needed"{cudart}],
         "//conditions:default": [],
     }}),
     defines = select({{
@@ -93,7 +95,16 @@ def _libtorch_repo_impl(ctx):
         for pkg in nvidia.readdir():
             if pkg.get_child("lib").exists:
                 rpaths.append(str(pkg.get_child("lib")))
+    # libcudart.so.N of the nvidia-cuda-runtime wheel (N follows the CUDA
+    # major version the torch wheel was built for).
+    cudart = ""
+    runtime_lib = nvidia.get_child("cuda_runtime").get_child("lib")
+    if runtime_lib.exists:
+        for f in runtime_lib.readdir():
+            if f.basename.startswith("libcudart.so"):
+                cudart = ', "-L%s", "-l:%s"' % (str(runtime_lib), f.basename)
     ctx.file("BUILD", _BUILD.format(
+        cudart = cudart,
         rpaths = ", ".join(['"-Wl,-rpath,%s"' % p for p in rpaths]),
         root = str(root),
     ))
