@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmarks Meta's SAM 2 reference implementation (Python) on the CPU.
+"""Benchmarks Meta's SAM 2 reference implementation (Python) on the CPU or a GPU.
 
 The counterpart of the C++ image benchmark (issue 3): builds a full-size model
 from an official config with the reference's own random initialisation
@@ -11,7 +11,8 @@ from an official config with the reference's own random initialisation
     multimask_output=True on the cached embedding (prompt encoder, mask
     decoder, upsampling of the masks to 1024x1024 and thresholding),
 
-each after one warm-up run, under torch.inference_mode(), and prints a table
+each after one warm-up run, under torch.inference_mode() (and on a GPU the
+autocast of reference_device.py, each step synchronised), and prints a table
 and one JSON line ({"impl": "reference", ...}) for a wrapper to compare with
 the C++ figures. --save-checkpoint writes the random weights in the official
 checkpoint layout ({"model": state_dict}) so the C++ side can load the very
@@ -30,9 +31,12 @@ import statistics
 import sys
 import time
 
+import reference_device
+
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    reference_device.add_arguments(p)
     p.add_argument("--config", default="configs/sam2.1/sam2.1_hiera_t.yaml",
                    help="config name inside the sam2 package (default: %(default)s)")
     p.add_argument("--threads", type=int, default=2,
@@ -67,6 +71,7 @@ def main(argv):
 
     # Before anything runs an operator, so the intra-op pool has this size.
     torch.set_num_threads(args.threads)
+    place = reference_device.Placement(torch, args.device, args.precision)
 
     try:
         from importlib.metadata import version
@@ -82,10 +87,10 @@ def main(argv):
     # when multimask_output=False, not in this benchmark.
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
-    model = build_sam2(args.config, ckpt_path=None, device="cpu", mode="eval")
+    model = build_sam2(args.config, ckpt_path=None, device=str(place.device), mode="eval")
     build_s = time.perf_counter() - t0
 
-    state = model.state_dict()
+    state = {k: v.cpu() for k, v in model.state_dict().items()}
     n_tensors = len(state)
     n_params = sum(t.numel() for t in state.values())
     if args.save_checkpoint:
@@ -105,10 +110,11 @@ def main(argv):
     point_labels = np.array([1], dtype=np.int32)
 
     set_times, predict_times = [], []
-    with torch.inference_mode():
+    with torch.inference_mode(), place.autocast():
         for i in range(1 + args.repeats):
             t0 = time.perf_counter()
             predictor.set_image(image)
+            place.sync()
             dt = time.perf_counter() - t0
             if i > 0:
                 set_times.append(dt)
@@ -116,6 +122,7 @@ def main(argv):
             t0 = time.perf_counter()
             masks, scores, low_res = predictor.predict(
                 point_coords=point_coords, point_labels=point_labels, multimask_output=True)
+            place.sync()
             dt = time.perf_counter() - t0
             if i > 0:
                 predict_times.append(dt)
@@ -126,7 +133,8 @@ def main(argv):
         "sam2": sam2_version,
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "device": "cpu",
+        "device": place.name(),
+        "precision": args.precision,
         "threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
         "config": args.config,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmarks Meta's SAM 2 reference video predictor (Python) on the CPU.
+"""Benchmarks Meta's SAM 2 reference video predictor (Python) on the CPU or a GPU.
 
 The counterpart of tests/benchmarks/video_propagation_benchmark.cc: builds a
 full-size model with build_sam2_video_predictor from an official config with
@@ -37,6 +37,8 @@ import sys
 import tempfile
 import time
 
+import reference_device
+
 MAX_OBJECTS = 3  # the scene has three discs; one object per disc
 MIN_SIDE = 64
 JPEG_QUALITY = 95
@@ -44,6 +46,7 @@ JPEG_QUALITY = 95
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    reference_device.add_arguments(p)
     p.add_argument("--config", default="configs/sam2.1/sam2.1_hiera_t.yaml",
                    help="config name inside the sam2 package (default: %(default)s)")
     p.add_argument("--checkpoint", default=None,
@@ -100,19 +103,22 @@ def summary(times_s):
     return {"median": statistics.median(ms), "min": min(ms), "max": max(ms), "n": len(ms)}
 
 
-def run_once(torch, predictor, video_dir, objects, width, height):
+def run_once(place, predictor, video_dir, objects, width, height):
     t0 = time.perf_counter()
     state = predictor.init_state(video_path=video_dir)
+    place.sync()
     t1 = time.perf_counter()
     for k in range(objects):
         cx, cy, _ = disc_at(k, 0, width, height)
         predictor.add_new_points_or_box(
             state, frame_idx=0, obj_id=k + 1,
             points=[[cx, cy]], labels=[1])
+    place.sync()
     t2 = time.perf_counter()
     frame_times = []
     last = None
     for _frame_idx, _obj_ids, _masks in predictor.propagate_in_video(state):
+        place.sync()
         now = time.perf_counter()
         if last is not None:
             frame_times.append(now - last)
@@ -129,6 +135,7 @@ def main(argv):
     from PIL import Image
 
     torch.set_num_threads(args.threads)
+    place = reference_device.Placement(torch, args.device, args.precision)
     try:
         from importlib.metadata import version
         sam2_version = version("sam2")
@@ -139,25 +146,26 @@ def main(argv):
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
     predictor = build_sam2_video_predictor(
-        args.config, ckpt_path=args.checkpoint, device="cpu", mode="eval")
+        args.config, ckpt_path=args.checkpoint, device=str(place.device), mode="eval")
     build_s = time.perf_counter() - t0
     if args.save_checkpoint:
-        torch.save({"model": predictor.state_dict()}, args.save_checkpoint)
+        torch.save({"model": {k: v.cpu() for k, v in predictor.state_dict().items()}},
+                   args.save_checkpoint)
 
     results = []
     with tempfile.TemporaryDirectory(prefix="sam2_video_bench_") as video_dir:
         for t in range(args.frames):
             Image.fromarray(make_frame(np, t, args.width, args.height)).save(
                 os.path.join(video_dir, f"{t:05d}.jpg"), quality=JPEG_QUALITY)
-        with torch.inference_mode():
+        with torch.inference_mode(), place.autocast():
             for objects in args.object_counts:
-                r = run_once(torch, predictor, video_dir, objects, args.width, args.height)
+                r = run_once(place, predictor, video_dir, objects, args.width, args.height)
                 results.append((objects, r))
 
     source = args.checkpoint or f"random weights seed {args.seed}"
     print(f"SAM 2 reference video predictor (sam2 {sam2_version}, torch {torch.__version__}), "
           f"{args.config}, {source}")
-    print(f"cpu, {torch.get_num_threads()} threads, {args.frames} frames "
+    print(f"{place.name()} {args.precision}, {torch.get_num_threads()} threads, {args.frames} frames "
           f"{args.width}x{args.height}")
     print(f"{'objects':<8}{'frame ms med':>14}{'min ms':>10}{'max ms':>10}{'runs':>6}"
           f"{'prompt ms':>11}{'init ms':>10}")
@@ -168,7 +176,8 @@ def main(argv):
               f"{r['prompt_ms']:>11.1f}{r['init_ms']:>10.1f}")
         lines.append(json.dumps({
             "impl": "reference", "sam2": sam2_version, "torch": torch.__version__,
-            "python": platform.python_version(), "device": "cpu",
+            "python": platform.python_version(), "device": place.name(),
+            "precision": args.precision,
             "threads": torch.get_num_threads(), "config": args.config,
             "checkpoint": args.checkpoint, "seed": args.seed,
             "objects": objects, "frames": args.frames,
