@@ -111,6 +111,29 @@ absl::StatusOr<MaskDecoder> MaskDecoder::Create(const Sam2Config& config,
   return d;
 }
 
+namespace {
+
+// The first output upscaling, ConvTranspose2d(C, C/4, kernel 2, stride 2), on
+// the transformer's image tokens [B, hw, C]: with kernel = stride each input
+// pixel owns its 2x2 output block, so the layer is one matrix product over
+// the channels, read straight from the tokens. The convolution would need
+// the tokens transposed to NCHW first (a strided 4 MB copy at 64x64x256) and
+// then runs slower than this product. addmm with the bias repeated per block
+// keeps the convolution's dtype under autocast (bfloat16 out, as the
+// reference's ConvTranspose2d gives); only the summation order differs.
+at::Tensor UpscaleTokens(const at::Tensor& tokens, int64_t h, int64_t w,
+                         const LinearParams& conv) {
+  const int64_t b = tokens.size(0), c = tokens.size(2), o = conv.weight.size(1);
+  const at::Tensor blocks =
+      at::addmm(conv.bias.repeat_interleave(4), tokens.reshape({b * h * w, c}),
+                conv.weight.reshape({c, o * 4}));  // [B*hw, O*2*2]
+  return blocks.view({b, h, w, o, 2, 2})
+      .permute({0, 3, 1, 4, 2, 5})
+      .reshape({b, o, 2 * h, 2 * w});
+}
+
+}  // namespace
+
 absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
     const at::Tensor& image_embeddings, const at::Tensor& image_pe,
     const at::Tensor& sparse_prompt_embeddings,
@@ -121,10 +144,16 @@ absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
       output_tokens_.unsqueeze(0).expand({b, -1, -1});
   const at::Tensor tokens = at::cat({output_tokens, sparse_prompt_embeddings}, 1);
 
-  at::Tensor src = repeat_image ? at::repeat_interleave(image_embeddings, b, 0)
-                                : image_embeddings;
-  src = src + dense_prompt_embeddings;
-  const at::Tensor pos_src = at::repeat_interleave(image_pe, b, 0);
+  // The reference repeats the embedding and the PE per prompt set
+  // (repeat_interleave over a batch of one image); expanding gives the same
+  // values without copies: the add below materialises `src`, and the PE
+  // keeps its [h, w, C] memory order (prompt_encoder.h), so that its tokens
+  // view in the transformer is contiguous and every add with it is a plain
+  // streaming add.
+  const at::Tensor src =
+      (repeat_image ? image_embeddings.expand({b, -1, -1, -1}) : image_embeddings) +
+      dense_prompt_embeddings;
+  const at::Tensor pos_src = image_pe.expand({b, -1, -1, -1});
   const int64_t c = src.size(1), h = src.size(2), w = src.size(3);
 
   absl::StatusOr<TwoWayTransformerOutput> t =
@@ -136,9 +165,7 @@ absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
       hs.slice(1, token_offset_ + 1, token_offset_ + 1 + num_mask_tokens_);
 
   // Upscale the image tokens back to a map, adding the high-res features.
-  const at::Tensor src_map = t->keys.transpose(1, 2).reshape({b, c, h, w});
-  at::Tensor up = at::conv_transpose2d(src_map, upscale0_.weight,
-                                       upscale0_.bias, {2, 2});
+  at::Tensor up = UpscaleTokens(t->keys, h, w, upscale0_);
   if (use_high_res_features_) up = up + high_res_features[1];
   up = at::gelu(LayerNorm2d(up, upscale_norm_.weight, upscale_norm_.bias,
                             kLayerNorm2dEps));

@@ -77,7 +77,9 @@ class PromptEncoder {
                                            const at::Tensor& point_labels,
                                            const at::Tensor& masks) const;
 
-  // get_dense_pe(): [1, C, h, w] for the image embedding's grid.
+  // get_dense_pe(): [1, C, h, w] for the image embedding's grid, computed
+  // once; its memory is [h, w, C] (the encoding's own order, as the
+  // reference's permuted view), so its token view [1, hw, C] is contiguous.
   at::Tensor GetDensePe() const { return dense_pe_; }
 
   int64_t embed_dim() const { return embed_dim_; }
