@@ -105,10 +105,9 @@ FpnNeck::Output FpnNeck::ForwardUnchecked(
       prev = lateral;
     }
     out.features[i] = prev;
-    out.pos[i] = position_encoding_
-                     .Encode(prev.size(0), prev.size(2), prev.size(3),
-                             prev.device())
-                     .to(prev.scalar_type());
+    out.pos[i] = position_encoding_.Encode(prev.size(0), prev.size(2),
+                                           prev.size(3), prev.device(),
+                                           prev.scalar_type());
   }
   return out;
 }

@@ -217,9 +217,8 @@ absl::StatusOr<MemoryEncoderOutput> MemoryEncoder::Forward(
       x = at::conv2d(x, out_proj_.weight, out_proj_.bias);
     }
     MemoryEncoderOutput out;
-    out.vision_pos_enc =
-        position_encoding_.Encode(x.size(0), x.size(2), x.size(3), x.device())
-            .to(x.scalar_type());
+    out.vision_pos_enc = position_encoding_.Encode(
+        x.size(0), x.size(2), x.size(3), x.device(), x.scalar_type());
     out.vision_features = std::move(x);
     return out;
   } catch (const c10::Error& e) {

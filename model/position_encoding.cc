@@ -54,9 +54,8 @@ absl::StatusOr<PositionEmbeddingSine> PositionEmbeddingSine::Create(
                                config.scale.value_or(2 * M_PI));
 }
 
-at::Tensor PositionEmbeddingSine::Encode(int64_t batch, int64_t height,
-                                         int64_t width,
-                                         c10::Device device) const {
+at::Tensor PositionEmbeddingSine::Compute(int64_t height, int64_t width,
+                                          c10::Device device) const {
   const at::TensorOptions f32 =
       at::TensorOptions().dtype(at::kFloat).device(device);
   // [1, H, W] row / column indices counted from 1.
@@ -72,8 +71,32 @@ at::Tensor PositionEmbeddingSine::Encode(int64_t batch, int64_t height,
   const at::Tensor dim_t = DimT(half_, temperature_, device);
   at::Tensor pos_x = InterleaveSinCos(x.unsqueeze(-1).div(dim_t));
   at::Tensor pos_y = InterleaveSinCos(y.unsqueeze(-1).div(dim_t));
-  at::Tensor pos = at::cat({pos_y, pos_x}, 3).permute({0, 3, 1, 2});
-  return pos.expand({batch, -1, -1, -1}).contiguous();
+  return at::cat({pos_y, pos_x}, 3).permute({0, 3, 1, 2}).contiguous();
+}
+
+at::Tensor PositionEmbeddingSine::Encode(int64_t batch, int64_t height,
+                                         int64_t width, c10::Device device,
+                                         at::ScalarType dtype) const {
+  const CacheKey key{height, width, static_cast<int>(device.type()),
+                     device.index(), static_cast<int>(dtype)};
+  at::Tensor pos;
+  {
+    absl::MutexLock lock(&cache_->mu);
+    auto it = cache_->encodings.find(key);
+    if (it != cache_->encodings.end()) pos = it->second;
+  }
+  if (!pos.defined()) {
+    // Computed outside the lock; two threads may both compute it once.
+    // Cached tensors are inference tensors whoever asks first (every model
+    // entry point runs under InferenceMode).
+    c10::InferenceMode guard;
+    pos = Compute(height, width, device).to(dtype);
+    absl::MutexLock lock(&cache_->mu);
+    if (cache_->encodings.size() < kMaxCachedEncodings) {
+      cache_->encodings.emplace(key, pos);
+    }
+  }
+  return batch == 1 ? pos : pos.expand({batch, -1, -1, -1});
 }
 
 absl::StatusOr<at::Tensor> PositionEmbeddingSine::Forward(

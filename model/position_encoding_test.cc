@@ -106,6 +106,42 @@ TEST(PositionEmbeddingSineTest, RejectsBadConfigAndInput) {
   EXPECT_EQ(empty->sizes(), at::IntArrayRef({1, 8, 0, 4}));
 }
 
+// Encodings are computed once per size/device/dtype and shared: the same
+// storage comes back, a batch is that tensor expanded, another dtype is the
+// float32 encoding converted, copies of the object share the cache, and the
+// cache stops growing at kMaxCachedEncodings (later sizes still encode).
+TEST(PositionEmbeddingSineTest, CachesEncodingsPerSizeDeviceAndDtype) {
+  absl::StatusOr<PositionEmbeddingSine> pe =
+      PositionEmbeddingSine::Create(Config(16));
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  const c10::Device cpu(c10::kCPU);
+  const at::Tensor a = pe->Encode(1, 6, 5, cpu);
+  const at::Tensor b = pe->Encode(1, 6, 5, cpu);
+  EXPECT_EQ(a.data_ptr(), b.data_ptr());
+  EXPECT_TRUE(a.is_contiguous());
+  const at::Tensor batch = pe->Encode(3, 6, 5, cpu);
+  ASSERT_EQ(batch.sizes(), at::IntArrayRef({3, 16, 6, 5}));
+  EXPECT_EQ(batch.data_ptr(), a.data_ptr());  // expanded, not copied
+  EXPECT_TRUE(at::equal(batch[2], a[0]));
+  const at::Tensor half = pe->Encode(1, 6, 5, cpu, at::kBFloat16);
+  EXPECT_EQ(half.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(at::equal(half, a.to(at::kBFloat16)));
+  const PositionEmbeddingSine copy = *pe;
+  EXPECT_EQ(copy.Encode(1, 6, 5, cpu).data_ptr(), a.data_ptr());
+  // The same values as the encoding of a feature map of that size.
+  absl::StatusOr<at::Tensor> forward = pe->Forward(at::zeros({1, 4, 6, 5}));
+  ASSERT_TRUE(forward.ok());
+  EXPECT_TRUE(at::equal(*forward, a));
+  for (int size = 1; size <= kMaxCachedEncodings + 3; ++size) {
+    const at::Tensor e = pe->Encode(1, size, 2, cpu);
+    EXPECT_EQ(e.sizes(), at::IntArrayRef({1, 16, size, 2}));
+  }
+  const at::Tensor late1 = pe->Encode(1, kMaxCachedEncodings + 3, 2, cpu);
+  const at::Tensor late2 = pe->Encode(1, kMaxCachedEncodings + 3, 2, cpu);
+  EXPECT_NE(late1.data_ptr(), late2.data_ptr());  // past the limit: computed
+  EXPECT_TRUE(at::equal(late1, late2));
+}
+
 TEST(Get1dSinePeTest, KnownValues) {
   // dim 8: dim/2 = 4 frequencies, dim_t = {1, 1, 100, 100} (each frequency
   // twice in a row); output [sin(p / dim_t), cos(p / dim_t)].
