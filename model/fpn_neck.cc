@@ -2,6 +2,7 @@
 // Reference: sam2/modeling/backbones/image_encoder.py (FpnNeck).
 
 #include "model/fpn_neck.h"
+#include "model/pointwise_conv.h"
 #include "model/torch_error.h"
 
 #include <ATen/ATen.h>
@@ -78,9 +79,12 @@ FpnNeck::Output FpnNeck::ForwardUnchecked(
   at::Tensor prev;
   for (int i = n - 1; i >= 0; --i) {
     const int k = n - 1 - i;
-    at::Tensor lateral = at::conv2d(
-        xs[i], conv_w_[k], conv_b_[k], {config_.stride, config_.stride},
-        {config_.padding, config_.padding});
+    at::Tensor lateral =
+        config_.kernel_size == 1 && config_.stride == 1 && config_.padding == 0
+            ? PointwiseConv2d(xs[i], conv_w_[k], conv_b_[k])
+            : at::conv2d(xs[i], conv_w_[k], conv_b_[k],
+                         {config_.stride, config_.stride},
+                         {config_.padding, config_.padding});
     const bool top_down = std::find(top_down_levels_.begin(),
                                     top_down_levels_.end(),
                                     i) != top_down_levels_.end();

@@ -252,7 +252,11 @@ std::vector<at::Tensor> Hiera::ForwardUnchecked(const at::Tensor& image) const {
   at::Tensor x = at::conv2d(image, patch_w_, patch_b_,
                             {kPatchEmbedStride, kPatchEmbedStride},
                             {kPatchEmbedPadding, kPatchEmbedPadding});
-  x = x.permute({0, 2, 3, 1});  // [B, H, W, E]
+  // [B, H, W, E], made contiguous once: as the permuted view of the
+  // convolution's NCHW output (the reference's), every block of the first
+  // stage runs on strided memory (each linear layer copies its input) and
+  // the stage's output reaches the FPN neck as NCHW. Same values.
+  x = x.permute({0, 2, 3, 1}).contiguous();
   x = x + PosEmbedUnchecked(x.size(1), x.size(2));
   std::vector<at::Tensor> outputs;
   const int last = stage_ends_.empty() ? -1 : stage_ends_.back();

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/module_weights.h"
+#include "model/pointwise_conv.h"
 #include "model/torch_error.h"
 
 namespace sam2 {
@@ -103,9 +104,9 @@ BackboneOutput ImageEncoder::ForwardImageUnchecked(
   BackboneOutput out = ForwardUnchecked(image);
   if (use_high_res_) {
     out.backbone_fpn[0] =
-        at::conv2d(out.backbone_fpn[0], conv_s0_w_, conv_s0_b_);
+        PointwiseConv2d(out.backbone_fpn[0], conv_s0_w_, conv_s0_b_);
     out.backbone_fpn[1] =
-        at::conv2d(out.backbone_fpn[1], conv_s1_w_, conv_s1_b_);
+        PointwiseConv2d(out.backbone_fpn[1], conv_s1_w_, conv_s1_b_);
   }
   return out;
 }
