@@ -226,10 +226,14 @@ at::Tensor Hiera::PosEmbedUnchecked(int64_t h, int64_t w) const {
   TORCH_CHECK(h % wh == 0 && w % ww == 0, "Hiera: the token grid ", h, "x", w,
               " is not a multiple of the window position embedding ", wh, "x",
               ww);
-  at::Tensor pos = at::upsample_bicubic2d(pos_embed_, {h, w},
-                                          /*align_corners=*/false);
-  pos = pos + pos_embed_window_.tile({1, 1, h / wh, w / ww});
-  return pos.permute({0, 2, 3, 1});
+  const c10::Device device = pos_embed_.device();
+  return pos_embed_cache_.Get(
+      {h, w, static_cast<int>(device.type()), device.index()}, [&] {
+        at::Tensor pos = at::upsample_bicubic2d(pos_embed_, {h, w},
+                                                /*align_corners=*/false);
+        pos = pos + pos_embed_window_.tile({1, 1, h / wh, w / ww});
+        return pos.permute({0, 2, 3, 1}).contiguous();
+      });
 }
 
 absl::StatusOr<at::Tensor> Hiera::PosEmbed(int64_t h, int64_t w) const {

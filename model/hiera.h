@@ -18,7 +18,8 @@
 // Deliberate differences: drop-path (training only) is not ported; weights
 // are plain tensors fetched and shape-checked once in Create().
 //
-// Thread-safety: immutable after Create(); Forward() may be called
+// Thread-safety: immutable after Create() but for the position-embedding
+// cache (constant_cache.h, its own lock); Forward() may be called
 // concurrently. Nothing throws: LibTorch errors become INTERNAL statuses.
 
 #ifndef SAM2_MODEL_HIERA_H_
@@ -28,14 +29,19 @@
 
 #include <array>
 #include <cstdint>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/constant_cache.h"
 #include "model/module_weights.h"
 #include "model/sam2_config.h"
 #include "model/state_dict.h"
 
 namespace sam2 {
+
+// Interpolated position embeddings kept per model (one per input size).
+inline constexpr int kMaxCachedPosEmbeds = 8;
 
 class Hiera {
  public:
@@ -83,6 +89,11 @@ class Hiera {
   at::Tensor patch_w_, patch_b_;
   at::Tensor pos_embed_, pos_embed_window_;
   std::vector<Block> blocks_;
+  // The interpolated position embedding per (h, w, device type, index), as
+  // contiguous [1, h, w, C]: a constant, where the reference interpolates
+  // it (bicubic, 256x256 from 7x7) on every forward, ~20 ms a frame.
+  ConstantCache<std::tuple<int64_t, int64_t, int, int>> pos_embed_cache_{
+      kMaxCachedPosEmbeds};
 };
 
 namespace hiera_internal {

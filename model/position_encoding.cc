@@ -77,25 +77,10 @@ at::Tensor PositionEmbeddingSine::Compute(int64_t height, int64_t width,
 at::Tensor PositionEmbeddingSine::Encode(int64_t batch, int64_t height,
                                          int64_t width, c10::Device device,
                                          at::ScalarType dtype) const {
-  const CacheKey key{height, width, static_cast<int>(device.type()),
-                     device.index(), static_cast<int>(dtype)};
-  at::Tensor pos;
-  {
-    absl::MutexLock lock(&cache_->mu);
-    auto it = cache_->encodings.find(key);
-    if (it != cache_->encodings.end()) pos = it->second;
-  }
-  if (!pos.defined()) {
-    // Computed outside the lock; two threads may both compute it once.
-    // Cached tensors are inference tensors whoever asks first (every model
-    // entry point runs under InferenceMode).
-    c10::InferenceMode guard;
-    pos = Compute(height, width, device).to(dtype);
-    absl::MutexLock lock(&cache_->mu);
-    if (cache_->encodings.size() < kMaxCachedEncodings) {
-      cache_->encodings.emplace(key, pos);
-    }
-  }
+  const at::Tensor pos = cache_.Get(
+      {height, width, static_cast<int>(device.type()), device.index(),
+       static_cast<int>(dtype)},
+      [&] { return Compute(height, width, device).to(dtype); });
   return batch == 1 ? pos : pos.expand({batch, -1, -1, -1});
 }
 

@@ -29,13 +29,10 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
-#include <memory>
 #include <tuple>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "model/constant_cache.h"
 #include "model/sam2_config.h"
 
 namespace sam2 {
@@ -72,24 +69,18 @@ class PositionEmbeddingSine {
         temperature_(temperature),
         normalize_(normalize),
         scale_(scale),
-        cache_(std::make_shared<Cache>()) {}
+        cache_(kMaxCachedEncodings) {}
 
   // [1, C, H, W] float32, computed.
   at::Tensor Compute(int64_t height, int64_t width, c10::Device device) const;
 
-  // (height, width, device type, device index, dtype)
-  using CacheKey = std::tuple<int64_t, int64_t, int, int, int>;
-  struct Cache {
-    absl::Mutex mu;
-    absl::flat_hash_map<CacheKey, at::Tensor> encodings ABSL_GUARDED_BY(mu);
-  };
 
   int half_;  // F = num_pos_feats / 2
   double temperature_;
   bool normalize_;
   double scale_;
-  // Shared by copies of this object (all hold the same constants).
-  std::shared_ptr<Cache> cache_;
+  // (height, width, device type, device index, dtype) -> [1, C, H, W].
+  ConstantCache<std::tuple<int64_t, int64_t, int, int, int>> cache_;
 };
 
 // get_1d_sine_pe: for positions `pos_inds` [...] (float) returns
