@@ -154,7 +154,7 @@ absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
       (repeat_image ? image_embeddings.expand({b, -1, -1, -1}) : image_embeddings) +
       dense_prompt_embeddings;
   const at::Tensor pos_src = image_pe.expand({b, -1, -1, -1});
-  const int64_t c = src.size(1), h = src.size(2), w = src.size(3);
+  const int64_t h = src.size(2), w = src.size(3);
 
   absl::StatusOr<TwoWayTransformerOutput> t =
       transformer_.Forward(src, pos_src, tokens);

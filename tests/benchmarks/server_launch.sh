@@ -7,6 +7,10 @@
 start_sam2_server() {
   local out=$1 err=$2
   shift 2
+  # Created first, so the polling below never reads a file the background
+  # shell has not opened yet (fatal under set -e).
+  : > "$out"
+  : > "$err"
   "${SAM2_SERVER:-bazel-bin/server/sam2_server}" "$@" > "$out" 2> "$err" &
   SERVER_PID=$!
   SERVER_PORT=

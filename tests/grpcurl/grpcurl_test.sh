@@ -40,6 +40,11 @@ stop_server() {
 }
 trap stop_server EXIT
 
+# Created before the server starts: the polling sed below must find the
+# file even if it runs before the background shell opens it (under set -e a
+# failing sed in $(...) would end the test).
+: >"$T/server.out"
+: >"$T/server.err"
 server/sam2_server --address=127.0.0.1:0 --http_address=127.0.0.1:0 \
     --fallback_checkpoint="$MODEL" --warm_up=false >"$T/server.out" 2>"$T/server.err" &
 server_pid=$!
