@@ -113,14 +113,16 @@ absl::StatusOr<MaskDecoder> MaskDecoder::Create(const Sam2Config& config,
 
 namespace {
 
-// The first output upscaling, ConvTranspose2d(C, C/4, kernel 2, stride 2), on
-// the transformer's image tokens [B, hw, C]: with kernel = stride each input
+// An output upscaling layer, ConvTranspose2d(Cin, Cout, kernel 2, stride 2),
+// on tokens [B, hw, Cin] of an h x w map: with kernel = stride each input
 // pixel owns its 2x2 output block, so the layer is one matrix product over
-// the channels, read straight from the tokens. The convolution would need
-// the tokens transposed to NCHW first (a strided 4 MB copy at 64x64x256) and
-// then runs slower than this product. addmm with the bias repeated per block
-// keeps the convolution's dtype under autocast (bfloat16 out, as the
-// reference's ConvTranspose2d gives); only the summation order differs.
+// the channels. The first layer reads the transformer's tokens as they are
+// (the convolution would need them transposed to NCHW, a strided 4 MB copy,
+// and then runs slower than this product); the second takes the NCHW map
+// transposed (1M values), still faster than oneDNN's float32 deconvolution.
+// addmm with the bias repeated per block keeps the convolution's dtype under
+// autocast (bfloat16 out, as the reference's ConvTranspose2d gives); only
+// the summation order differs.
 at::Tensor UpscaleTokens(const at::Tensor& tokens, int64_t h, int64_t w,
                          const LinearParams& conv) {
   const int64_t b = tokens.size(0), c = tokens.size(2), o = conv.weight.size(1);
@@ -169,7 +171,8 @@ absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
   if (use_high_res_features_) up = up + high_res_features[1];
   up = at::gelu(LayerNorm2d(up, upscale_norm_.weight, upscale_norm_.bias,
                             kLayerNorm2dEps));
-  up = at::conv_transpose2d(up, upscale3_.weight, upscale3_.bias, {2, 2});
+  up = UpscaleTokens(up.permute({0, 2, 3, 1}).reshape({b, 4 * h * w, -1}),
+                     2 * h, 2 * w, upscale3_);
   if (use_high_res_features_) up = up + high_res_features[0];
   up = at::gelu(up);
 
