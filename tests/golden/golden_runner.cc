@@ -426,26 +426,36 @@ class Runner {
     // Masks as [N, H, W] (N = prompts x candidates).
     const at::Tensor got = p.masks.reshape({-1, p.masks.size(-2), p.masks.size(-1)});
     const at::Tensor ref = want->reshape({-1, want->size(-2), want->size(-1)});
-    MaskTally kept;
+    // Per mask: its tally, and whether it is another candidate altogether.
+    const int64_t n = got.size(0);
+    std::vector<MaskTally> tallies;
+    std::vector<bool> flipped;
     int flips = 0;
-    for (int64_t i = 0; i < got.size(0); ++i) {
-      const MaskTally t = CountMaskMismatches(got[i], ref[i], tol_.mask_logits, 0);
-      if (t.share() > kSelectionFlipShare) {
-        ++flips;
-      } else {
-        kept.mismatches += t.mismatches;
-        kept.pixels += t.pixels;
-      }
+    for (int64_t i = 0; i < n; ++i) {
+      tallies.push_back(CountMaskMismatches(got[i], ref[i], tol_.mask_logits, 0));
+      flipped.push_back(tallies.back().share() > kSelectionFlipShare);
+      flips += flipped.back() ? 1 : 0;
     }
     if (flips == 0) return;
     selection_flips_ += flips;
+    // The masks that are not flipped, summed.
+    auto kept_of = [&](const std::vector<MaskTally>& per_mask) {
+      MaskTally kept;
+      for (int64_t i = 0; i < n; ++i) {
+        if (flipped[i]) continue;
+        kept.mismatches += per_mask[i].mismatches;
+        kept.pixels += per_mask[i].pixels;
+      }
+      return kept;
+    };
+    const MaskTally kept = kept_of(tallies);
     for (Check& c : *checks) {
       if (c.name != "mask_logits") continue;
       c.within = kept.share() <= mixed_tol_.predict_mask_mismatch_share;
       c.mixed_measure = absl::StrFormat(
           "%d of %d masks another candidate (selection flip); the rest: mask "
           "mismatch %.4f %% (limit %.2f %%)",
-          flips, got.size(0), 100 * kept.share(),
+          flips, n, 100 * kept.share(),
           100 * mixed_tol_.predict_mask_mismatch_share);
     }
     // low_res_logits flip with their masks: the same masks are excluded.
@@ -454,16 +464,14 @@ class Runner {
     const at::Tensor got_low =
         p.low_res_logits.reshape({-1, p.low_res_logits.size(-2), p.low_res_logits.size(-1)});
     const at::Tensor ref_low = want_low->reshape({-1, want_low->size(-2), want_low->size(-1)});
-    MaskTally kept_low;
-    for (int64_t i = 0; i < got_low.size(0); ++i) {
-      if (CountMaskMismatches(got[i], ref[i], tol_.mask_logits, 0).share() >
-          kSelectionFlipShare) {
-        continue;
-      }
-      const MaskTally t = CountMaskMismatches(got_low[i], ref_low[i], tol_.mask_logits, 0);
-      kept_low.mismatches += t.mismatches;
-      kept_low.pixels += t.pixels;
+    if (got_low.size(0) != n) return;
+    std::vector<MaskTally> low_tallies;
+    for (int64_t i = 0; i < n; ++i) {
+      low_tallies.push_back(
+          flipped[i] ? MaskTally{}
+                     : CountMaskMismatches(got_low[i], ref_low[i], tol_.mask_logits, 0));
     }
+    const MaskTally kept_low = kept_of(low_tallies);
     for (Check& c : *checks) {
       if (c.name != "low_res_logits") continue;
       c.within = kept_low.share() <= mixed_tol_.predict_mask_mismatch_share;
