@@ -6,9 +6,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/string_view.h"
+#include "client/cli_args.h"
 #include "model/device.h"
 #include "model/precision.h"
 #include "tests/golden/golden_runner.h"
@@ -21,45 +20,33 @@ constexpr char kUsage[] =
     "[--precision=float32|bfloat16|auto] [--long_video_window=N] "
     "FIXTURE_DIR...\n";
 
-// The value of `--name=value` in `arg`, or false when `arg` is another flag.
-bool FlagValue(absl::string_view arg, absl::string_view name,
-               std::string* value) {
-  const std::string prefix = std::string("--") + std::string(name) + "=";
-  if (!absl::StartsWith(arg, prefix)) return false;
-  *value = std::string(arg.substr(prefix.size()));
-  return true;
-}
-
 }  // namespace
 
 int RunGoldenCli(const std::vector<std::string>& args, std::ostream& out,
                  std::ostream& err) {
-  GoldenOptions options;
-  std::string device_spec, precision_text = "float32", window;
-  std::vector<std::string> dirs;
-  for (const std::string& arg : args) {
-    if (FlagValue(arg, "device", &device_spec) ||
-        FlagValue(arg, "precision", &precision_text)) {
-      continue;
-    }
-    if (FlagValue(arg, "long_video_window", &window)) {
-      if (!absl::SimpleAtoi(window, &options.long_video_window) ||
-          options.long_video_window < 0) {
-        err << "golden: bad " << arg << "\n" << kUsage;
-        return 2;
-      }
-      continue;
-    }
-    if (absl::StartsWith(arg, "-")) {
-      err << "golden: unknown option " << arg << "\n" << kUsage;
-      return 2;
-    }
-    dirs.push_back(arg);
+  absl::StatusOr<CliArgs> args_or = CliArgs::Parse(
+      args, {{"device", "precision", "long_video_window"}, {}});
+  if (!args_or.ok()) {
+    err << "golden: " << args_or.status().message() << "\n" << kUsage;
+    return 2;
   }
+  const CliArgs& cli = *args_or;
+  GoldenOptions options;
+  if (cli.Has("long_video_window") &&
+      (!absl::SimpleAtoi(cli.Get("long_video_window"),
+                         &options.long_video_window) ||
+       options.long_video_window < 0)) {
+    err << "golden: bad --long_video_window=" << cli.Get("long_video_window")
+        << "\n" << kUsage;
+    return 2;
+  }
+  const std::vector<std::string>& dirs = cli.positional();
   if (dirs.empty()) {
     err << "golden: give one or more fixture directories\n" << kUsage;
     return 2;
   }
+  const std::string device_spec = cli.Get("device");
+  const std::string precision_text = cli.Get("precision", "float32");
   if (!device_spec.empty()) {
     absl::StatusOr<std::vector<c10::Device>> devices =
         ResolveDevices(device_spec, CudaDeviceCount());

@@ -53,6 +53,10 @@ TEST(GoldenCliTest, MissingDirectoryExitsOne) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("/nonexistent/fixture"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("golden: cpu, float32"), std::string::npos) << r.out;
+  // "--name value" is read as "--name=value" (client/cli_args).
+  const Result spaced = RunCli({"--device", "cpu", "/nonexistent/fixture"});
+  EXPECT_EQ(spaced.code, 1) << spaced.err;
+  EXPECT_NE(spaced.out.find("golden: cpu, float32"), std::string::npos);
 }
 
 }  // namespace
