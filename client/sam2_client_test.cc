@@ -328,13 +328,13 @@ TEST_F(ClientTest, DecodedMasksEqualTheModelsInEveryFormat) {
   ASSERT_TRUE(image.ok());
   const ServedModel& model = MicroModel();
   absl::StatusOr<std::vector<ImageFeatures>> features =
-      EmbedImages(*model.image, absl::MakeConstSpan(&image->pixels, 1));
+      EmbedImages(*model.workers.front().image, absl::MakeConstSpan(&image->pixels, 1));
   ASSERT_TRUE(features.ok());
   ImagePromptInput input;
   input.point_coords = at::tensor({30.0f, 20.0f}).reshape({1, 2});
   input.point_labels = at::tensor({1}, at::kInt);
   absl::StatusOr<Prediction> expected = PredictMasks(
-      *model.image, {}, features->front(), input, PredictOptions{});
+      *model.workers.front().image, {}, features->front(), input, PredictOptions{});
   ASSERT_TRUE(expected.ok());
 
   for (int c = 0; c < 3; ++c) {

@@ -161,13 +161,15 @@ class Invocations {
     }
     if (!inv.image) return Fail(Invalid("image is required without a session"), timing);
     Json result;
+    const int worker = PickSessionWorker(*options_.pool, *options_.store);
     absl::Status status = RunOnWorker(
-        options_.pool->PickWorker(), deadline, timing, [&]() -> absl::Status {
+        worker, deadline, timing, [&]() -> absl::Status {
           absl::StatusOr<std::unique_ptr<ImageSession>> session =
-              ImageSession::Create(*options_.model, *inv.image, options_.limits,
-                                   Observer(), options_.embedding_cache);
+              ImageSession::Create(*options_.workers.at(worker).image,
+                                   *inv.image, options_.limits, Observer(),
+                                   options_.embedding_cache);
           if (!session.ok()) return session.status();
-          absl::StatusOr<Json> out = Run(**session, inv, deadline);
+          absl::StatusOr<Json> out = Run(**session, worker, inv, deadline);
           if (!out.ok()) return out.status();
           result = *std::move(out);
           return absl::OkStatus();
@@ -195,12 +197,12 @@ class Invocations {
     Json result;
     std::string id;
     absl::Time expires;
-    const int worker = options_.pool->PickWorker();
+    const int worker = PickSessionWorker(*options_.pool, *options_.store);
     absl::Status status =
         RunOnWorker(worker, deadline, timing, [&]() -> absl::Status {
           absl::StatusOr<std::unique_ptr<ImageSession>> created =
-              ImageSession::Create(*options_.model, *inv.image,
-                                   options_.limits, Observer(),
+              ImageSession::Create(*options_.workers.at(worker).image,
+                                   *inv.image, options_.limits, Observer(),
                                    options_.embedding_cache);
           if (!created.ok()) return created.status();
           std::shared_ptr<ImageSession> session = *std::move(created);
@@ -275,18 +277,21 @@ class Invocations {
                                     const Invocation& inv, absl::Time deadline) {
     ScopedExclusive exclusive(session, kMethod);
     if (!exclusive.status().ok()) return exclusive.status();
-    absl::StatusOr<Json> out = Run(session, inv, deadline);
+    absl::StatusOr<Json> out = Run(session, session.worker(), inv, deadline);
     options_.store->UpdateBytes(session.id()).IgnoreError();
     return out;
   }
 
-  // The prompts' masks, or automatic masks without prompts.
-  absl::StatusOr<Json> Run(ImageSession& session, const Invocation& inv,
-                           absl::Time deadline) {
+  // The prompts' masks, or automatic masks without prompts, with `worker`'s
+  // model (the session may be a stateless one, never pinned).
+  absl::StatusOr<Json> Run(ImageSession& session, int worker,
+                           const Invocation& inv, absl::Time deadline) {
+    const std::shared_ptr<const Sam2Model>& model =
+        options_.workers.at(worker).image;
     Json out = {{"image_size", {session.height(), session.width()}}};
     if (inv.prompted) {
       absl::StatusOr<SegmentOutput> segmented =
-          session.Segment(*options_.model, inv.segment, Observer());
+          session.Segment(*model, inv.segment, Observer());
       if (!segmented.ok()) return segmented.status();
       Json predictions = Json::array();
       for (const PromptMasks& prompt : segmented->prompts) {
@@ -306,7 +311,7 @@ class Invocations {
       return absl::OkStatus();
     };
     absl::StatusOr<std::vector<GeneratedMaskOutput>> generated =
-        session.GenerateMasks(options_.model, inv.automatic, MaskEncoding::kRle,
+        session.GenerateMasks(model, inv.automatic, MaskEncoding::kRle,
                               progress, Observer());
     if (!generated.ok()) return generated.status();
     Json annotations = Json::array();

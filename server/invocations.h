@@ -42,6 +42,7 @@
 
 #include "absl/time/time.h"
 #include "model/sam2_model.h"
+#include "server/worker_model.h"
 #include "server/http_server.h"
 #include "server/service_metrics.h"
 #include "server/tenant_admission.h"
@@ -57,7 +58,8 @@ inline constexpr int64_t kInvocationsMaxBodyBytes = 6'000'000;
 inline constexpr absl::Duration kInvocationsTimeout = absl::Seconds(60);
 
 struct InvocationsOptions {
-  std::shared_ptr<const Sam2Model> model;
+  // By worker index, as Sam2ServiceOptions::workers.
+  WorkerModels workers;
   SessionStore* store = nullptr;
   WorkerPool* pool = nullptr;
   ServiceMetrics* metrics = nullptr;  // may be null

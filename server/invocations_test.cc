@@ -32,7 +32,7 @@ class InvocationsTest : public ::testing::Test {
 
   HttpRoute MakeRoute(absl::Duration timeout) {
     InvocationsOptions options;
-    options.model = MicroModel().image;
+    options.workers = MicroModel().workers;
     options.store = &store_;
     options.pool = &pool_;
     options.draining = [this] { return draining_; };
@@ -62,13 +62,13 @@ class InvocationsTest : public ::testing::Test {
   // The masks the session layer (and so the gRPC API) gives for one click.
   static SegmentOutput ReferenceClick(float x, float y) {
     absl::StatusOr<std::unique_ptr<ImageSession>> session =
-        ImageSession::Create(*MicroModel().image, MicroImagePng(),
+        ImageSession::Create(*MicroModel().workers.front().image, MicroImagePng(),
                              ImageSessionLimits());
     EXPECT_TRUE(session.ok()) << session.status();
     SegmentInput input;
     input.points.push_back({x, y, 1});
     absl::StatusOr<SegmentOutput> out =
-        (*session)->Segment(*MicroModel().image, input);
+        (*session)->Segment(*MicroModel().workers.front().image, input);
     EXPECT_TRUE(out.ok()) << out.status();
     return *out;
   }
@@ -138,10 +138,10 @@ TEST_F(InvocationsTest, RawImageGivesAutomaticMasks) {
   ASSERT_TRUE(out["annotations"].is_array());
 
   absl::StatusOr<std::unique_ptr<ImageSession>> session = ImageSession::Create(
-      *MicroModel().image, MicroImagePng(), ImageSessionLimits());
+      *MicroModel().workers.front().image, MicroImagePng(), ImageSessionLimits());
   ASSERT_TRUE(session.ok());
   absl::StatusOr<std::vector<GeneratedMaskOutput>> expected =
-      (*session)->GenerateMasks(MicroModel().image,
+      (*session)->GenerateMasks(MicroModel().workers.front().image,
                                 AutomaticMaskGeneratorOptions(),
                                 MaskEncoding::kRle);
   ASSERT_TRUE(expected.ok()) << expected.status();

@@ -17,6 +17,7 @@
 #include "server/proto_convert.h"
 #include "server/session_lookup.h"
 #include "server/status_util.h"
+#include "server/worker_call.h"
 
 namespace sam2 {
 namespace {
@@ -252,11 +253,11 @@ grpc::ServerUnaryReactor* Sam2Service::CreateImageSession(
   if (absl::Status s = CheckAcceptingSessions(call.owner()); !s.ok()) {
     return call.Finish(s);
   }
-  const int worker = options_.pool->PickWorker();
+  const int worker = PickSessionWorker(*options_.pool, *options_.store);
   return call.Run(worker, [this, request, response, worker,
                            owner = call.owner()]() -> absl::Status {
     absl::StatusOr<std::unique_ptr<ImageSession>> session =
-        ImageSession::Create(*options_.model, request->image(),
+        ImageSession::Create(*options_.workers.at(worker).image, request->image(),
                              options_.limits.image, Observer(),
                              options_.embedding_cache);
     if (!session.ok()) return session.status();
@@ -291,7 +292,7 @@ grpc::ServerUnaryReactor* Sam2Service::Segment(
       call, *session, "Segment",
       [this, in = *std::move(input), response](ImageSession& s) -> absl::Status {
         absl::StatusOr<SegmentOutput> out =
-            s.Segment(*options_.model, in, Observer());
+            s.Segment(*options_.workers.at(s.worker()).image, in, Observer());
         if (!out.ok()) return out.status();
         ToSegmentResponse(*out, response);
         SetTimestamp(options_.store->ExpireTime(s),
@@ -329,7 +330,7 @@ grpc::ServerUnaryReactor* Sam2Service::GenerateMasks(
           return absl::OkStatus();
         };
         absl::StatusOr<std::vector<GeneratedMaskOutput>> masks =
-            s.GenerateMasks(options_.model, amg, encoding, progress,
+            s.GenerateMasks(options_.workers.at(s.worker()).image, amg, encoding, progress,
                             Observer());
         if (!masks.ok()) return masks.status();
         for (const GeneratedMaskOutput& m : *masks) {
@@ -520,7 +521,7 @@ class Sam2Service::UploadReactor
       close(fd_);
       fd_ = -1;
     }
-    const int worker = service_->options_.pool->PickWorker();
+    const int worker = PickSessionWorker(*service_->options_.pool, *service_->options_.store);
     absl::Status submitted = service_->options_.pool->Submit(
         worker, DeadlineOf(ctx_),
         [this, worker](const absl::Status& status, const TaskContext& task) {
@@ -547,10 +548,10 @@ class Sam2Service::UploadReactor
     if (kind_ == Kind::kFile) {
       std::string path = std::move(path_);
       path_.clear();  // the session owns the file now
-      session = VideoSession::CreateFromFile(o.video, std::move(path), config_,
+      session = VideoSession::CreateFromFile(o.workers.at(worker).video, std::move(path), config_,
                                              o.limits.video);
     } else {
-      session = VideoSession::CreateFromFrames(o.video, frames_, config_,
+      session = VideoSession::CreateFromFrames(o.workers.at(worker).video, frames_, config_,
                                                o.limits.video);
       frames_.clear();
       frames_.shrink_to_fit();

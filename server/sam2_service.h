@@ -45,6 +45,7 @@
 #include "absl/status/statusor.h"
 #include "model/sam2_model.h"
 #include "model/video_predictor.h"
+#include "server/worker_model.h"
 #include "protos/sam2/v1/sam2.grpc.pb.h"
 #include "server/service_metrics.h"
 #include "server/segment_batcher.h"
@@ -72,8 +73,9 @@ struct ServiceLimits {
 };
 
 struct Sam2ServiceOptions {
-  std::shared_ptr<const Sam2Model> model;
-  std::shared_ptr<const VideoPredictor> video;
+  // By worker index (one per pool worker): a session is served with the
+  // predictors of the worker it is pinned to.
+  WorkerModels workers;
   SessionStore* store = nullptr;     // not owned
   WorkerPool* pool = nullptr;        // not owned
   ServiceMetrics* metrics = nullptr;  // not owned; may be null

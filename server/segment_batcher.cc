@@ -10,14 +10,12 @@
 
 namespace sam2 {
 
-SegmentBatcher::SegmentBatcher(WorkerPool* pool,
-                               std::shared_ptr<const Sam2Model> model,
-                               SessionStore* store,
-                               SegmentBatcherOptions options,
-                               StageObserver observe,
-                               std::function<void(int)> on_batch)
+SegmentBatcher::SegmentBatcher(
+    WorkerPool* pool, std::vector<std::shared_ptr<const Sam2Model>> models,
+    SessionStore* store, SegmentBatcherOptions options, StageObserver observe,
+    std::function<void(int)> on_batch)
     : pool_(pool),
-      model_(std::move(model)),
+      models_(std::move(models)),
       store_(store),
       options_([&] {
         options.max_batch = std::max(options.max_batch, 1);
@@ -30,7 +28,9 @@ SegmentBatcher::SegmentBatcher(WorkerPool* pool,
       queues_(pool->num_workers()) {}
 
 absl::Status SegmentBatcher::Submit(int worker, SegmentBatchCall call) {
-  if (worker < 0 || worker >= static_cast<int>(queues_.size())) {
+  if (worker < 0 || worker >= static_cast<int>(queues_.size()) ||
+      worker >= static_cast<int>(models_.size()) ||
+      models_[worker] == nullptr) {
     return absl::InternalError(absl::StrCat("no worker ", worker));
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -122,10 +122,10 @@ void SegmentBatcher::Drain(int worker, const absl::Status& status) {
     run.queued = absl::Now() - p.enqueued;
     p.call.done(fail_status, run);
   }
-  if (!batch.empty()) RunBatch(std::move(batch));
+  if (!batch.empty()) RunBatch(worker, std::move(batch));
 }
 
-void SegmentBatcher::RunBatch(std::vector<Pending> batch) {
+void SegmentBatcher::RunBatch(int worker, std::vector<Pending> batch) {
   const absl::Time start = absl::Now();
   // Calls that may run: within their deadline, caller still there, session
   // exclusivity held until the end of this function.
@@ -164,7 +164,7 @@ void SegmentBatcher::RunBatch(std::vector<Pending> batch) {
   }
   const absl::Time compute_start = absl::Now();
   std::vector<absl::StatusOr<SegmentOutput>> results =
-      ImageSession::SegmentBatch(*model_, sessions, inputs, observe_);
+      ImageSession::SegmentBatch(*models_[worker], sessions, inputs, observe_);
   const absl::Duration compute = absl::Now() - compute_start;
   // The results may have changed the sessions' sizes; a budget overrun
   // evicts other idle sessions and never fails these calls.

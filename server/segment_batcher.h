@@ -83,8 +83,11 @@ struct SegmentBatchCall {
 
 class SegmentBatcher {
  public:
-  // `on_batch` (may be empty) is told each batch's size.
-  SegmentBatcher(WorkerPool* pool, std::shared_ptr<const Sam2Model> model,
+  // `models`: the image model each worker runs, by worker index (one per
+  // pool worker; a worker without one refuses calls). `on_batch` (may be
+  // empty) is told each batch's size.
+  SegmentBatcher(WorkerPool* pool,
+                 std::vector<std::shared_ptr<const Sam2Model>> models,
                  SessionStore* store, SegmentBatcherOptions options,
                  StageObserver observe = {},
                  std::function<void(int)> on_batch = {});
@@ -115,10 +118,10 @@ class SegmentBatcher {
   // Takes the next batch off `worker`'s queue (mu_ held via `lock`), waiting
   // up to max_delay for it to fill.
   std::vector<Pending> TakeBatch(int worker, std::unique_lock<std::mutex>& lock);
-  void RunBatch(std::vector<Pending> batch);
+  void RunBatch(int worker, std::vector<Pending> batch);
 
   WorkerPool* const pool_;
-  const std::shared_ptr<const Sam2Model> model_;
+  const std::vector<std::shared_ptr<const Sam2Model>> models_;
   SessionStore* const store_;
   const SegmentBatcherOptions options_;
   const StageObserver observe_;

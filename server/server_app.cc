@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
+#include <set>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -34,7 +36,7 @@ constexpr char kMeaninglessWarning[] =
 // Runs every model path once (image embed + decode, video init + prompt +
 // one tracked frame) on a small synthetic input, so the first client does
 // not pay for first-call allocations.
-absl::Status WarmUp(const ServedModel& model) {
+absl::Status WarmUp(const WorkerModel& model) {
   const at::Tensor rgb =
       at::arange(64 * 48 * 3, at::kLong).remainder(251).to(at::kByte)
           .reshape({48, 64, 3})
@@ -81,27 +83,67 @@ void FillLimits(const ServerAppOptions& o, v1::Limits* out) {
   out->set_max_sessions(static_cast<int32_t>(o.sessions.max_sessions));
 }
 
+// Metric labels for the workers: the device name, and "#<worker>" after it
+// when two workers share a device.
+std::vector<std::string> WorkerLabels(const WorkerModels& workers) {
+  std::map<std::string, int> uses;
+  for (const WorkerModel& w : workers) ++uses[DeviceName(w.device)];
+  std::vector<std::string> labels;
+  for (size_t i = 0; i < workers.size(); ++i) {
+    const std::string name = DeviceName(workers[i].device);
+    labels.push_back(uses[name] > 1 ? absl::StrCat(name, "#", i) : name);
+  }
+  return labels;
+}
+
+std::vector<std::shared_ptr<const Sam2Model>> ImageModels(
+    const WorkerModels& workers) {
+  std::vector<std::shared_ptr<const Sam2Model>> out;
+  for (const WorkerModel& w : workers) out.push_back(w.image);
+  return out;
+}
+
 }  // namespace
 
-absl::StatusOr<ServedModel> BuildServedModel(const LoadedModel& loaded,
-                                             bool meaningless,
-                                             c10::Device device) {
-  ServedModel model;
-  model.device = device;
-  StateDict weights;
-  try {
-    weights = loaded.weights.To(device);
-  } catch (const c10::Error& e) {
-    return TorchError(absl::StrCat("moving the weights to ", DeviceName(device), ": "), e);
+absl::StatusOr<ServedModel> BuildServedModel(
+    const LoadedModel& loaded, bool meaningless,
+    const std::vector<c10::Device>& devices, PrecisionChoice precision) {
+  if (devices.empty()) {
+    return absl::InvalidArgumentError("the model needs at least one device");
   }
-  absl::StatusOr<std::shared_ptr<const Sam2Model>> image =
-      Sam2Model::Create(loaded.config, weights);
-  if (!image.ok()) return image.status();
-  model.image = *std::move(image);
-  absl::StatusOr<std::shared_ptr<const VideoPredictor>> video =
-      VideoPredictor::Create(loaded.config, weights);
-  if (!video.ok()) return video.status();
-  model.video = *std::move(video);
+  ServedModel model;
+  for (const c10::Device& device : devices) {
+    WorkerModel worker;
+    worker.device = device;
+    worker.precision = ResolveDevicePrecision(precision, device);
+    // A device named twice (tests, or a CPU worker per socket) shares one
+    // copy of the weights and the predictors.
+    for (const WorkerModel& built : model.workers) {
+      if (built.device == device) {
+        worker.image = built.image;
+        worker.video = built.video;
+      }
+    }
+    if (worker.image == nullptr) {
+      StateDict weights;
+      try {
+        weights = loaded.weights.To(device);
+      } catch (const c10::Error& e) {
+        return TorchError(
+            absl::StrCat("moving the weights to ", DeviceName(device), ": "),
+            e);
+      }
+      absl::StatusOr<std::shared_ptr<const Sam2Model>> image =
+          Sam2Model::Create(loaded.config, weights);
+      if (!image.ok()) return image.status();
+      worker.image = *std::move(image);
+      absl::StatusOr<std::shared_ptr<const VideoPredictor>> video =
+          VideoPredictor::Create(loaded.config, weights);
+      if (!video.ok()) return video.status();
+      worker.video = *std::move(video);
+    }
+    model.workers.push_back(std::move(worker));
+  }
   model.variant = loaded.config.name;
   model.checkpoint = loaded.checkpoint_path;
   model.meaningless = meaningless;
@@ -110,22 +152,38 @@ absl::StatusOr<ServedModel> BuildServedModel(const LoadedModel& loaded,
 
 absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     ServerAppOptions options, ServedModel model) {
-  if (model.image == nullptr || model.video == nullptr) {
+  if (model.workers.empty()) {
     return absl::InvalidArgumentError("ServerApp needs a loaded model");
   }
+  for (const WorkerModel& w : model.workers) {
+    if (w.image == nullptr || w.video == nullptr) {
+      return absl::InvalidArgumentError("ServerApp needs a loaded model");
+    }
+  }
   if (absl::Status s = ValidateTlsConfig(options.tls); !s.ok()) return s;
-  if (model.device.is_cuda()) {
-    // Sessions' tensors live on the GPU: their budget is also bounded by
-    // what the device has free after the weights.
-    absl::StatusOr<DeviceMemory> memory = QueryDeviceMemory(model.device);
+  // Each worker's sessions live on its device: a GPU's budget is also
+  // bounded by what it has free after the weights.
+  std::vector<v1::WorkerInfo> worker_info;
+  options.sessions.worker_max_bytes.assign(model.workers.size(), 0);
+  for (size_t w = 0; w < model.workers.size(); ++w) {
+    const WorkerModel& worker = model.workers[w];
+    v1::WorkerInfo& out = worker_info.emplace_back();
+    out.set_device(DeviceName(worker.device));
+    out.set_precision(std::string(PrecisionName(worker.precision)));
+    out.set_session_budget_bytes(options.sessions.max_bytes);
+    if (!worker.device.is_cuda()) continue;
+    absl::StatusOr<DeviceMemory> memory = QueryDeviceMemory(worker.device);
     if (!memory.ok()) return memory.status();
     const int64_t budget = DeviceStateBudget(
         options.sessions.max_bytes, *memory, options.device_memory_fraction);
-    std::cerr << "sam2_server: " << DeviceName(model.device) << ": "
+    std::cerr << "sam2_server: " << DeviceName(worker.device) << ": "
               << (memory->free_bytes >> 20) << " MiB free of "
               << (memory->total_bytes >> 20) << " MiB; session budget "
               << (budget >> 20) << " MiB\n";
-    options.sessions.max_bytes = budget;
+    options.sessions.worker_max_bytes[w] = budget;
+    out.set_memory_total_bytes(memory->total_bytes);
+    out.set_memory_free_bytes(memory->free_bytes);
+    out.set_session_budget_bytes(budget);
   }
   std::unique_ptr<ServerApp> app(new ServerApp());
   app->model_ = std::move(model);
@@ -155,10 +213,19 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   }
   Authenticator* authenticator = app->auth_.get();
   TenantInFlight* tenant_in_flight = app->tenant_in_flight_.get();
-  app->metrics_->SetModelInfo(
-      {m.meaningless ? "random-weight test model (" + m.variant + ")"
-                     : m.variant,
-       std::string(PrecisionName(options.precision)), DeviceName(m.device)});
+  {
+    // One sample per device (workers sharing a device share its labels).
+    std::vector<ModelInfo> model_info;
+    std::set<std::string> devices;
+    for (const WorkerModel& w : m.workers) {
+      if (!devices.insert(DeviceName(w.device)).second) continue;
+      model_info.push_back(
+          {m.meaningless ? "random-weight test model (" + m.variant + ")"
+                         : m.variant,
+           std::string(PrecisionName(w.precision)), DeviceName(w.device)});
+    }
+    app->metrics_->SetModelInfo(std::move(model_info));
+  }
 
   app->store_ = std::make_unique<SessionStore>(options.sessions, instance_id,
                                                clock);
@@ -170,18 +237,16 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
                                                    options.reap_interval);
   }
 
-  // One worker: the model runs on the CPU (the CUDA path adds one per GPU).
+  // One worker per device.
   WorkerPoolOptions pool_options;
-  pool_options.num_workers = 1;
+  pool_options.num_workers = static_cast<int>(m.workers.size());
   pool_options.queue_capacity = options.queue_capacity;
   const int threads = options.intra_op_threads;
-  const Precision precision = options.precision;
-  const c10::Device device = m.device;
-  pool_options.on_worker_start = [threads, precision, device](int) {
+  pool_options.on_worker_start = [threads, workers = m.workers](int w) {
     if (threads > 0) at::set_num_threads(threads);
     // Autocast and the current device are per thread: every model call of
     // this worker follows them.
-    UseDeviceOnThisThread(device, precision);
+    UseDeviceOnThisThread(workers[w].device, workers[w].precision);
   };
   // Deadlines are gRPC's, in real time: the pool reads the real clock even
   // when a test injects a fake one for session expiry.
@@ -209,12 +274,30 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     }
     return out;
   });
-  app->metrics_->SetQueueDepthCallback([pool,
-                                        device_name = DeviceName(m.device)] {
-    std::vector<WorkerQueueDepth> out;
+  app->metrics_->SetWorkerStatsCallback([pool, store,
+                                         labels = WorkerLabels(m.workers),
+                                         workers = m.workers] {
+    const SessionStoreStats sessions = store->Stats();
+    std::vector<WorkerStats> out;
     for (int w = 0; w < pool->num_workers(); ++w) {
-      out.push_back({w == 0 ? device_name : absl::StrCat("worker", w),
-                     pool->QueueDepth(w)});
+      WorkerStats stats;
+      stats.worker = labels[w];
+      stats.queue_depth = pool->QueueDepth(w);
+      auto n = sessions.sessions_by_worker.find(w);
+      stats.pinned_sessions =
+          n == sessions.sessions_by_worker.end() ? 0 : n->second;
+      auto held = sessions.bytes_by_worker.find(w);
+      stats.session_bytes =
+          held == sessions.bytes_by_worker.end() ? 0 : held->second;
+      if (workers[w].device.is_cuda()) {
+        absl::StatusOr<DeviceMemory> memory =
+            QueryDeviceMemory(workers[w].device);
+        if (memory.ok()) {
+          stats.device_memory_free_bytes = memory->free_bytes;
+          stats.device_memory_total_bytes = memory->total_bytes;
+        }
+      }
+      out.push_back(std::move(stats));
     }
     return out;
   });
@@ -225,14 +308,16 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   info.set_checkpoint(m.checkpoint);
   info.set_meaningless_masks(m.meaningless);
   if (m.meaningless) info.set_warning(kMeaninglessWarning);
-  info.set_image_size(m.image->config().image_size);
-  info.add_devices(DeviceName(m.device));
+  info.set_image_size(m.workers.front().image->config().image_size);
+  for (v1::WorkerInfo& w : worker_info) {
+    info.add_devices(w.device());
+    *info.add_workers() = std::move(w);
+  }
   info.set_version(kVersion);
   FillLimits(options, info.mutable_limits());
 
   Sam2ServiceOptions service_options;
-  service_options.model = m.image;
-  service_options.video = m.video;
+  service_options.workers = m.workers;
   service_options.store = store;
   service_options.pool = pool;
   service_options.metrics = app->metrics_.get();
@@ -244,7 +329,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     batching.queue_capacity = options.queue_capacity;
     ServiceMetrics* metrics = app->metrics_.get();
     app->segment_batcher_ = std::make_unique<SegmentBatcher>(
-        pool, m.image, store, batching, StageRecorder(metrics),
+        pool, ImageModels(m.workers), store, batching, StageRecorder(metrics),
         [metrics](int size) { metrics->RecordSegmentBatch(size); });
     service_options.segment_batcher = app->segment_batcher_.get();
   }
@@ -275,7 +360,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
         HealthRoute("/healthz", [self] { return self->serving(); }));
     if (options.invocations) {
       InvocationsOptions invocations;
-      invocations.model = m.image;
+      invocations.workers = m.workers;
       invocations.store = store;
       invocations.pool = pool;
       invocations.metrics = metrics_ptr;
@@ -289,8 +374,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     }
     if (options.web_ui) {
       WebApiOptions web;
-      web.model = m.image;
-      web.video = m.video;
+      web.workers = m.workers;
       web.store = store;
       web.pool = pool;
       web.metrics = metrics_ptr;
@@ -336,14 +420,17 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     app->http_ = *std::move(http);
   }
 
-  if (options.warm_up) {
-    const ServedModel* served = &app->model_;
+  // Every worker warms its own device, one after the other.
+  for (int w = 0; options.warm_up && w < pool->num_workers(); ++w) {
+    const WorkerModel* worker = &m.workers[w];
     const absl::Status warm =
-        RunOnWorker(*pool, 0, absl::InfiniteFuture(),
-                    [served] { return WarmUp(*served); }, nullptr);
+        RunOnWorker(*pool, w, absl::InfiniteFuture(),
+                    [worker] { return WarmUp(*worker); }, nullptr);
     if (!warm.ok()) {
-      return absl::Status(warm.code(),
-                          absl::StrCat("warm-up failed: ", warm.message()));
+      return absl::Status(
+          warm.code(), absl::StrCat("warm-up failed on ",
+                                    DeviceName(worker->device), ": ",
+                                    warm.message()));
     }
   }
   if (m.meaningless) {

@@ -21,6 +21,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,6 +40,7 @@
 #include "server/segment_batcher.h"
 #include "server/tenant_in_flight.h"
 #include "server/tls_config.h"
+#include "server/worker_model.h"
 #include "server/worker_pool.h"
 #include "session/clock.h"
 #include "session/session_reaper.h"
@@ -52,23 +54,25 @@ inline constexpr double kDefaultDeviceMemoryFraction = 0.8;
 
 // The model as the server serves it.
 struct ServedModel {
-  std::shared_ptr<const Sam2Model> image;
-  std::shared_ptr<const VideoPredictor> video;
+  // One per worker of the pool, in worker order: its device, precision and
+  // predictors (server/worker_model.h). At least one.
+  WorkerModels workers;
   std::string variant;     // "sam2.1_hiera_tiny", or "custom"
   std::string checkpoint;  // file it came from
   // The bundled random-weight test model: masks mean nothing.
   bool meaningless = false;
-  // Where both predictors' weights are, and so where the worker runs them.
-  c10::Device device = c10::Device(c10::kCPU);
 };
 
-// Builds both predictors from loaded weights + config (model_loader.h) on
-// `device` (the weights are copied there once; the image and video
-// predictors share that copy). RESOURCE_EXHAUSTED when the device has no
-// room for the weights.
+// Builds both predictors from loaded weights + config (model_loader.h) for
+// each of `devices`, one worker each (the weights are copied to a device
+// once; its image and video predictors share that copy), computing at the
+// precision `precision` resolves to on that device (ResolveDevicePrecision).
+// RESOURCE_EXHAUSTED when a device has no room for the weights;
+// INVALID_ARGUMENT for no device.
 absl::StatusOr<ServedModel> BuildServedModel(
     const LoadedModel& loaded, bool meaningless,
-    c10::Device device = c10::Device(c10::kCPU));
+    const std::vector<c10::Device>& devices = {c10::Device(c10::kCPU)},
+    PrecisionChoice precision = PrecisionChoice::kFloat32);
 
 struct ServerAppOptions {
   GrpcServerOptions grpc;
@@ -83,18 +87,17 @@ struct ServerAppOptions {
   // client CA, re-read without a restart (server/tls_config.h); no
   // certificate: plaintext. Start fails when the files do not check out.
   TlsConfig tls;
-  // One worker per device; LibTorch's intra-op threads (0: its default).
+  // Queued tasks per worker; LibTorch's intra-op threads (0: its default),
+  // for every worker.
   int queue_capacity = 64;
   int intra_op_threads = 0;
   // Dynamic batching of Segment calls (server/segment_batcher.h); max_batch
   // 1 turns it off. Its queue_capacity is queue_capacity above.
   SegmentBatcherOptions segment_batching;
-  // The workers' compute precision (model/precision.h): float32, the
-  // reference path, unless the caller resolved bfloat16 from the hardware.
-  Precision precision = Precision::kFloat32;
   SessionStoreOptions sessions;
-  // On a GPU, sessions may also hold at most this share of the device's
-  // free memory (after the weights); see DeviceStateBudget.
+  // Sessions on a GPU worker may also hold at most this share of the
+  // device's free memory (after the weights); see DeviceStateBudget. Sets
+  // sessions.worker_max_bytes.
   double device_memory_fraction = kDefaultDeviceMemoryFraction;
   // Image features kept by content hash beside the sessions (0: none); see
   // session/embedding_cache.h.

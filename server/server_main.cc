@@ -33,6 +33,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "model/device.h"
@@ -152,9 +153,11 @@ ABSL_FLAG(absl::Duration, segment_batch_delay, sam2::kDefaultSegmentBatchDelay,
           "How long a Segment call may wait for others to fill its batch "
           "(e.g. 2ms); 0: batch only calls already waiting, never delay one.");
 ABSL_FLAG(std::string, device, "auto",
-          "Where the model runs: auto (the first visible GPU, else the CPU), "
-          "cpu, cuda (the first visible GPU) or cuda:N. One device per "
-          "process: run one server per GPU.");
+          "Where the model runs, one worker per device: auto (every visible "
+          "GPU, else the CPU), cpu, cuda (every visible GPU), or a list such "
+          "as cuda:0,cuda:1 or cuda,cpu (a CPU worker beside the GPUs). Each "
+          "session stays on the worker that created it; new sessions go to "
+          "the worker with the fewest.");
 ABSL_FLAG(double, device_memory_fraction, sam2::kDefaultDeviceMemoryFraction,
           "On a GPU, the share of its free memory (after the weights) that "
           "sessions may hold, besides --session_memory_mb.");
@@ -247,27 +250,30 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  c10::Device device(c10::kCPU);
+  std::vector<c10::Device> devices;
   {
     const int gpus = sam2::CudaDeviceCount();
-    absl::StatusOr<std::vector<c10::Device>> devices =
+    absl::StatusOr<std::vector<c10::Device>> resolved =
         sam2::ResolveDevices(absl::GetFlag(FLAGS_device), gpus);
-    if (!devices.ok()) {
-      std::cerr << "sam2_server: --device: " << devices.status().message()
+    if (!resolved.ok()) {
+      std::cerr << "sam2_server: --device: " << resolved.status().message()
                 << "\n";
       return 2;
     }
-    const std::string spec = absl::GetFlag(FLAGS_device);
-    if (devices->size() > 1 && spec != "auto" && spec != "cuda") {
-      std::cerr << "sam2_server: --device=" << spec
-                << " names several devices; a server runs on one (start one "
-                   "per GPU, e.g. --device=cuda:1)\n";
-      return 2;
-    }
-    device = devices->front();
-    std::cerr << "sam2_server: device " << sam2::DeviceName(device) << " ("
-              << gpus << " CUDA device" << (gpus == 1 ? "" : "s")
-              << " visible)\n";
+    devices = *std::move(resolved);
+    std::vector<std::string> names;
+    for (const c10::Device& d : devices) names.push_back(sam2::DeviceName(d));
+    std::cerr << "sam2_server: " << devices.size() << " worker"
+              << (devices.size() == 1 ? "" : "s") << ": "
+              << absl::StrJoin(names, ", ") << " (" << gpus << " CUDA device"
+              << (gpus == 1 ? "" : "s") << " visible)\n";
+  }
+  absl::StatusOr<sam2::PrecisionChoice> precision_choice =
+      sam2::ParsePrecisionChoice(absl::GetFlag(FLAGS_precision));
+  if (!precision_choice.ok()) {
+    std::cerr << "sam2_server: --precision: "
+              << precision_choice.status().message() << "\n";
+    return 2;
   }
   const absl::Time load_start = absl::Now();
   absl::StatusOr<sam2::ServedModel> model;
@@ -282,7 +288,8 @@ int main(int argc, char** argv) {
     std::cerr << sam2::DescribeLoadedModel(*loaded);
     // The predictors copy what they need; the checkpoint's tensors go with
     // `loaded` at the end of this block.
-    model = sam2::BuildServedModel(*loaded, meaningless, device);
+    model = sam2::BuildServedModel(*loaded, meaningless, devices,
+                                   *precision_choice);
   }
   if (!model.ok()) {
     std::cerr << "sam2_server: cannot build the model: " << model.status()
@@ -320,22 +327,14 @@ int main(int argc, char** argv) {
   options.limits.upload_dir = absl::GetFlag(FLAGS_upload_dir);
   options.limits.video.spill_dir = absl::GetFlag(FLAGS_upload_dir);
   options.instance_id = absl::GetFlag(FLAGS_instance_id);
-  {
-    absl::StatusOr<sam2::PrecisionChoice> choice =
-        sam2::ParsePrecisionChoice(absl::GetFlag(FLAGS_precision));
-    if (!choice.ok()) {
-      std::cerr << "sam2_server: --precision: " << choice.status().message()
-                << "\n";
-      return 2;
-    }
-    options.precision = sam2::ResolveDevicePrecision(*choice, device);
-    std::cerr << "sam2_server: allocator " << sam2::MallocLibrary() << "\n";
-    std::cerr << "sam2_server: precision "
-              << sam2::PrecisionName(options.precision) << " (--precision="
-              << absl::GetFlag(FLAGS_precision) << "; ";
-    if (device.is_cuda()) {
-      std::cerr << sam2::DeviceName(device) << " has compute capability "
-                << sam2::CudaComputeCapabilityMajor(device) << ".x)\n";
+  std::cerr << "sam2_server: allocator " << sam2::MallocLibrary() << "\n";
+  for (const sam2::WorkerModel& worker : model->workers) {
+    std::cerr << "sam2_server: " << sam2::DeviceName(worker.device)
+              << " precision " << sam2::PrecisionName(worker.precision)
+              << " (--precision=" << absl::GetFlag(FLAGS_precision) << "; ";
+    if (worker.device.is_cuda()) {
+      std::cerr << "compute capability "
+                << sam2::CudaComputeCapabilityMajor(worker.device) << ".x)\n";
     } else {
       std::cerr << "this CPU "
                 << (sam2::CpuHasBf16Instructions() ? "has" : "has no")

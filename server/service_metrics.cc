@@ -42,10 +42,8 @@ absl::Status ServiceMetrics::Init() {
       {"variant", "precision", "device"}, [this] {
         std::vector<CallbackSample> samples;
         std::lock_guard<std::mutex> lock(mu_);
-        if (model_info_.has_value()) {
-          samples.push_back({{model_info_->variant, model_info_->precision,
-                              model_info_->device},
-                             1});
+        for (const ModelInfo& info : model_info_) {
+          samples.push_back({{info.variant, info.precision, info.device}, 1});
         }
         return samples;
       });
@@ -202,14 +200,51 @@ absl::Status ServiceMetrics::Init() {
         return samples;
       });
   if (!status.ok()) return status;
-  return registry_.AddGaugeCallback(
+  status = AddWorkerFamily(
       "sam2_worker_queue_depth", "Tasks waiting in each worker's queue.",
-      {"worker"}, [this] {
+      {"worker"}, [](const WorkerStats& w, std::vector<CallbackSample>& out) {
+        out.push_back({{w.worker}, static_cast<double>(w.queue_depth)});
+      });
+  if (!status.ok()) return status;
+  status = AddWorkerFamily(
+      "sam2_worker_sessions", "Live sessions pinned to each worker.",
+      {"worker"}, [](const WorkerStats& w, std::vector<CallbackSample>& out) {
+        out.push_back({{w.worker}, static_cast<double>(w.pinned_sessions)});
+      });
+  if (!status.ok()) return status;
+  status = AddWorkerFamily(
+      "sam2_worker_session_bytes",
+      "Bytes held by the sessions pinned to each worker (on its device).",
+      {"worker"}, [](const WorkerStats& w, std::vector<CallbackSample>& out) {
+        out.push_back({{w.worker}, static_cast<double>(w.session_bytes)});
+      });
+  if (!status.ok()) return status;
+  return AddWorkerFamily(
+      "sam2_device_memory_bytes",
+      "A GPU worker's device memory as the driver reports it.",
+      {"worker", "state"},
+      [](const WorkerStats& w, std::vector<CallbackSample>& out) {
+        if (w.device_memory_free_bytes >= 0) {
+          out.push_back({{w.worker, "free"},
+                         static_cast<double>(w.device_memory_free_bytes)});
+        }
+        if (w.device_memory_total_bytes >= 0) {
+          out.push_back({{w.worker, "total"},
+                         static_cast<double>(w.device_memory_total_bytes)});
+        }
+      });
+}
+
+absl::Status ServiceMetrics::AddWorkerFamily(
+    std::string name, std::string help, std::vector<std::string> labels,
+    std::function<void(const WorkerStats&, std::vector<CallbackSample>&)>
+        sample) {
+  return registry_.AddGaugeCallback(
+      std::move(name), std::move(help), std::move(labels),
+      [this, sample = std::move(sample)] {
         std::vector<CallbackSample> samples;
-        if (QueueDepthCallback depths = queue_depth()) {
-          for (const WorkerQueueDepth& depth : depths()) {
-            samples.push_back({{depth.worker}, static_cast<double>(depth.depth)});
-          }
+        if (WorkerStatsCallback stats = worker_stats()) {
+          for (const WorkerStats& w : stats()) sample(w, samples);
         }
         return samples;
       });
@@ -264,7 +299,7 @@ void ServiceMetrics::RecordSegmentBatch(int size) {
   segment_batch_size_->Observe(size);
 }
 
-void ServiceMetrics::SetModelInfo(ModelInfo info) {
+void ServiceMetrics::SetModelInfo(std::vector<ModelInfo> info) {
   std::lock_guard<std::mutex> lock(mu_);
   model_info_ = std::move(info);
 }
@@ -274,9 +309,9 @@ void ServiceMetrics::SetSessionStatsCallback(SessionStatsCallback callback) {
   session_stats_ = std::move(callback);
 }
 
-void ServiceMetrics::SetQueueDepthCallback(QueueDepthCallback callback) {
+void ServiceMetrics::SetWorkerStatsCallback(WorkerStatsCallback callback) {
   std::lock_guard<std::mutex> lock(mu_);
-  queue_depth_ = std::move(callback);
+  worker_stats_ = std::move(callback);
 }
 
 SessionStatsCallback ServiceMetrics::session_stats() const {
@@ -294,9 +329,9 @@ AuthStatsCallback ServiceMetrics::auth_stats() const {
   return auth_stats_;
 }
 
-QueueDepthCallback ServiceMetrics::queue_depth() const {
+WorkerStatsCallback ServiceMetrics::worker_stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return queue_depth_;
+  return worker_stats_;
 }
 
 }  // namespace sam2

@@ -22,6 +22,13 @@
 //   sam2_embedding_cache_lookups_total{result}       counter (callback), hit/miss
 //   sam2_embedding_cache_bytes                       gauge (callback)
 //   sam2_worker_queue_depth{worker}                  gauge (callback)
+//   sam2_worker_sessions{worker}                     gauge (callback), pinned
+//   sam2_worker_session_bytes{worker}                gauge (callback)
+//   sam2_device_memory_bytes{worker,state}           gauge (callback), GPU
+//                                                    workers: free / total
+//
+// The worker label names the worker's device ("cpu", "cuda:0"; "cpu#1"
+// when two workers share one). sam2_model_info has one sample per worker.
 //
 // The tenant label: the tenant of the bearer token a call carried (tenants
 // come only from the token file, so its values are bounded). Without
@@ -102,11 +109,17 @@ struct AuthStats {
 using AuthStatsCallback = std::function<AuthStats()>;
 
 // Queued tasks per worker; `worker` names the device, e.g. "cpu", "cuda:0".
-struct WorkerQueueDepth {
+// One worker (= device) at scrape time.
+struct WorkerStats {
   std::string worker;
-  int64_t depth = 0;
+  int64_t queue_depth = 0;
+  int64_t pinned_sessions = 0;
+  int64_t session_bytes = 0;
+  // Negative: not a GPU, or the driver could not say.
+  int64_t device_memory_free_bytes = -1;
+  int64_t device_memory_total_bytes = -1;
 };
-using QueueDepthCallback = std::function<std::vector<WorkerQueueDepth>()>;
+using WorkerStatsCallback = std::function<std::vector<WorkerStats>()>;
 
 // Labels of sam2_model_info.
 struct ModelInfo {
@@ -156,13 +169,13 @@ class ServiceMetrics {
 
   // Exports sam2_model_info with these labels (value 1); a later call
   // replaces the labels.
-  void SetModelInfo(ModelInfo info);
+  void SetModelInfo(std::vector<ModelInfo> info);
 
   // Scrape-time sources; nullptr removes one (its families then export no
   // samples). The session callback runs once for each of its three families
   // per scrape, so it should be a cheap snapshot under the store's lock.
   void SetSessionStatsCallback(SessionStatsCallback callback);
-  void SetQueueDepthCallback(QueueDepthCallback callback);
+  void SetWorkerStatsCallback(WorkerStatsCallback callback);
   // Installed only when the server authenticates.
   void SetAuthStatsCallback(AuthStatsCallback callback);
 
@@ -178,7 +191,13 @@ class ServiceMetrics {
 
   // Copies of the installed callbacks, taken under mu_ and called outside it.
   SessionStatsCallback session_stats() const;
-  QueueDepthCallback queue_depth() const;
+  WorkerStatsCallback worker_stats() const;
+  // Adds a sam2_worker_* / sam2_device_* gauge family whose samples
+  // `sample` appends for each worker.
+  absl::Status AddWorkerFamily(
+      std::string name, std::string help, std::vector<std::string> labels,
+      std::function<void(const WorkerStats&, std::vector<CallbackSample>&)>
+          sample);
   AuthStatsCallback auth_stats() const;
 
   MetricsRegistry registry_;
@@ -194,9 +213,9 @@ class ServiceMetrics {
 
   // std::mutex, not absl::Mutex, so --config=tsan sees it (see metrics.h).
   mutable std::mutex mu_;
-  std::optional<ModelInfo> model_info_ ABSL_GUARDED_BY(mu_);
+  std::vector<ModelInfo> model_info_ ABSL_GUARDED_BY(mu_);
   SessionStatsCallback session_stats_ ABSL_GUARDED_BY(mu_);
-  QueueDepthCallback queue_depth_ ABSL_GUARDED_BY(mu_);
+  WorkerStatsCallback worker_stats_ ABSL_GUARDED_BY(mu_);
   AuthStatsCallback auth_stats_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -48,6 +48,9 @@ TEST(ServiceMetricsTest, ExportsEveryFamilyWithItsType) {
            "# TYPE sam2_session_bytes gauge\n",
            "# TYPE sam2_sessions_removed_total counter\n",
            "# TYPE sam2_worker_queue_depth gauge\n",
+           "# TYPE sam2_worker_sessions gauge\n",
+           "# TYPE sam2_worker_session_bytes gauge\n",
+           "# TYPE sam2_device_memory_bytes gauge\n",
        }) {
     EXPECT_TRUE(absl::StrContains(text, line)) << line;
   }
@@ -144,10 +147,12 @@ TEST(ServiceMetricsTest, SessionAndQueueCallbacks) {
                                     {{"video", "expired"}, 2}};
     return stats;
   });
-  metrics->SetQueueDepthCallback([] {
-    return std::vector<WorkerQueueDepth>{{"cuda:0", 7}, {"cpu", 0}};
+  metrics->SetWorkerStatsCallback([] {
+    return std::vector<WorkerStats>{{"cuda:0", 7, 3, 4096, 1000, 8000},
+                                    {"cpu", 0, 1, 512, -1, -1}};
   });
-  metrics->SetModelInfo({"sam2.1_hiera_tiny", "float32", "cpu"});
+  metrics->SetModelInfo({{"sam2.1_hiera_tiny", "bfloat16", "cuda:0"},
+                         {"sam2.1_hiera_tiny", "float32", "cpu"}});
   std::string text = metrics->Render();
   EXPECT_EQ(Samples(text, "sam2_sessions{"),
             (std::vector<std::string>{"sam2_sessions{kind=\"image\"} 3",
@@ -164,10 +169,27 @@ TEST(ServiceMetricsTest, SessionAndQueueCallbacks) {
             (std::vector<std::string>{
                 "sam2_worker_queue_depth{worker=\"cpu\"} 0",
                 "sam2_worker_queue_depth{worker=\"cuda:0\"} 7"}));
+  EXPECT_EQ(Samples(text, "sam2_worker_sessions"),
+            (std::vector<std::string>{
+                "sam2_worker_sessions{worker=\"cpu\"} 1",
+                "sam2_worker_sessions{worker=\"cuda:0\"} 3"}));
+  EXPECT_EQ(Samples(text, "sam2_worker_session_bytes"),
+            (std::vector<std::string>{
+                "sam2_worker_session_bytes{worker=\"cpu\"} 512",
+                "sam2_worker_session_bytes{worker=\"cuda:0\"} 4096"}));
+  // Only the GPU worker reports device memory.
+  EXPECT_EQ(Samples(text, "sam2_device_memory_bytes"),
+            (std::vector<std::string>{
+                "sam2_device_memory_bytes{worker=\"cuda:0\",state=\"free\"} "
+                "1000",
+                "sam2_device_memory_bytes{worker=\"cuda:0\",state=\"total\"} "
+                "8000"}));
   EXPECT_EQ(Samples(text, "sam2_model_info"),
-            std::vector<std::string>{
+            (std::vector<std::string>{
                 "sam2_model_info{variant=\"sam2.1_hiera_tiny\","
-                "precision=\"float32\",device=\"cpu\"} 1"});
+                "precision=\"bfloat16\",device=\"cuda:0\"} 1",
+                "sam2_model_info{variant=\"sam2.1_hiera_tiny\","
+                "precision=\"float32\",device=\"cpu\"} 1"}));
 
   image_sessions = 0;
   text = metrics->Render();
@@ -176,7 +198,7 @@ TEST(ServiceMetricsTest, SessionAndQueueCallbacks) {
 
   // Removing the callbacks removes their samples.
   metrics->SetSessionStatsCallback(nullptr);
-  metrics->SetQueueDepthCallback(nullptr);
+  metrics->SetWorkerStatsCallback(nullptr);
   text = metrics->Render();
   EXPECT_TRUE(Samples(text, "sam2_sessions").empty());
   EXPECT_TRUE(Samples(text, "sam2_session_bytes").empty());

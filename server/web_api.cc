@@ -186,13 +186,13 @@ class WebApi {
   Result ImageCreate(const HttpRequest& request, const SessionOwner& caller,
                 WorkerCallTiming& timing) {
     if (absl::Status s = CheckAcceptingSessions(caller); !s.ok()) return s;
-    const int worker = options_.pool->PickWorker();
+    const int worker = PickSessionWorker(*options_.pool, *options_.store);
     Json out;
     absl::Status status = RunOnWorker(
         *options_.pool, worker, Deadline(),
         [&]() -> absl::Status {
           absl::StatusOr<std::unique_ptr<ImageSession>> created =
-              ImageSession::Create(*options_.model, request.body,
+              ImageSession::Create(*options_.workers.at(worker).image, request.body,
                                    options_.limits.image, Observer(),
                                    options_.embedding_cache);
           if (!created.ok()) return created.status();
@@ -246,7 +246,8 @@ class WebApi {
         *options_.pool, *options_.store, **session, "Segment", Deadline(),
         [&]() -> absl::Status {
           absl::StatusOr<SegmentOutput> segmented =
-              (*session)->Segment(*options_.model, input, Observer());
+              (*session)->Segment(*options_.workers.at((*session)->worker()).image,
+                                  input, Observer());
           if (!segmented.ok()) return segmented.status();
           Json prompts = Json::array();
           for (const PromptMasks& prompt : segmented->prompts) {
@@ -281,7 +282,8 @@ class WebApi {
         *options_.pool, *options_.store, **session, "GenerateMasks", Deadline(),
         [&]() -> absl::Status {
           absl::StatusOr<std::vector<GeneratedMaskOutput>> generated =
-              (*session)->GenerateMasks(options_.model, automatic,
+              (*session)->GenerateMasks(
+                  options_.workers.at((*session)->worker()).image, automatic,
                                         MaskEncoding::kRle, nullptr, Observer());
           if (!generated.ok()) return generated.status();
           for (const GeneratedMaskOutput& m : *generated) {
@@ -318,7 +320,7 @@ class WebApi {
       if (!written.ok()) return written.status();
       path = *std::move(written);
     }
-    const int worker = options_.pool->PickWorker();
+    const int worker = PickSessionWorker(*options_.pool, *options_.store);
     Json out;
     bool owned = false;  // whether the session (created or not) took the file
     absl::Status status = RunOnWorker(
@@ -326,11 +328,11 @@ class WebApi {
         [&]() -> absl::Status {
           absl::StatusOr<std::unique_ptr<VideoSession>> created;
           if (frames) {
-            created = VideoSession::CreateFromFrames(options_.video, {}, config,
+            created = VideoSession::CreateFromFrames(options_.workers.at(worker).video, {}, config,
                                                      options_.limits.video);
           } else {
             owned = true;
-            created = VideoSession::CreateFromFile(options_.video, path, config,
+            created = VideoSession::CreateFromFile(options_.workers.at(worker).video, path, config,
                                                    options_.limits.video);
           }
           if (!created.ok()) return created.status();

@@ -66,6 +66,7 @@
 #include "absl/time/time.h"
 #include "model/sam2_model.h"
 #include "model/video_predictor.h"
+#include "server/worker_model.h"
 #include "server/http_server.h"
 #include "server/sam2_service.h"
 #include "server/service_metrics.h"
@@ -92,8 +93,8 @@ inline constexpr int kWebMaxStreams = 2;
 inline constexpr int kWebMaxCalls = 2;
 
 struct WebApiOptions {
-  std::shared_ptr<const Sam2Model> model;
-  std::shared_ptr<const VideoPredictor> video;
+  // By worker index, as Sam2ServiceOptions::workers.
+  WorkerModels workers;
   SessionStore* store = nullptr;              // not owned
   WorkerPool* pool = nullptr;                 // not owned
   ServiceMetrics* metrics = nullptr;          // not owned; may be null

@@ -11,6 +11,10 @@
 
 namespace sam2 {
 
+int PickSessionWorker(const WorkerPool& pool, const SessionStore& store) {
+  return pool.PickWorker(store.SessionsPerWorker(pool.num_workers()));
+}
+
 absl::Status RunOnWorker(WorkerPool& pool, int worker, absl::Time deadline,
                          const std::function<absl::Status()>& body,
                          WorkerCallTiming* timing, bool continuation) {

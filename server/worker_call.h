@@ -23,6 +23,10 @@
 
 namespace sam2 {
 
+// The worker a new session goes to: the one with the fewest live sessions
+// in `store`, then the shortest queue (WorkerPool::PickWorker).
+int PickSessionWorker(const WorkerPool& pool, const SessionStore& store);
+
 // Where a call's time went, for the request metrics; unset: not reached.
 struct WorkerCallTiming {
   std::optional<absl::Duration> queue;

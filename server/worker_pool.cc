@@ -1,10 +1,9 @@
 // WorkerPool implementation; see worker_pool.h for the contract.
 //
 // Each worker has its own mutex (std::mutex, not absl::Mutex: see the note in
-// the header) so submissions to different devices never contend; pin counts
-// have one pool-wide mutex because PickWorker compares them across workers.
-// Task calls always happen with no lock held: a task may Submit (its
-// continuation) or Pin/Unpin from inside.
+// the header) so submissions to different devices never contend. Task calls
+// always happen with no lock held: a task may Submit (its continuation) from
+// inside.
 
 #include "server/worker_pool.h"
 
@@ -25,10 +24,6 @@ WorkerPool::WorkerPool(WorkerPoolOptions options, Clock* clock)
       queue_capacity_(std::max(1, options.queue_capacity)),
       on_worker_start_(std::move(options.on_worker_start)) {
   const int n = std::max(1, options.num_workers);
-  {
-    std::lock_guard<std::mutex> lock(pin_mu_);
-    pinned_.assign(n, 0);
-  }
   // Every Worker exists before any thread starts: workers_ is never resized
   // afterwards, so threads and callers may index it without a lock.
   workers_.reserve(n);
@@ -134,62 +129,21 @@ void WorkerPool::Call(Worker* w, Entry entry, const absl::Status& status,
   // `entry` (and the task's captures) is destroyed here, on this thread.
 }
 
-int WorkerPool::PickWorkerLocked() const {
+int WorkerPool::PickWorker(absl::Span<const int64_t> sessions) const {
+  const auto sessions_on = [&](int w) {
+    return w < static_cast<int>(sessions.size()) ? sessions[w] : int64_t{0};
+  };
   int best = 0;
   int64_t best_depth = QueueDepth(0);
   for (int i = 1; i < num_workers(); ++i) {
     const int64_t depth = QueueDepth(i);
-    if (pinned_[i] < pinned_[best] ||
-        (pinned_[i] == pinned_[best] && depth < best_depth)) {
+    if (sessions_on(i) < sessions_on(best) ||
+        (sessions_on(i) == sessions_on(best) && depth < best_depth)) {
       best = i;
       best_depth = depth;
     }
   }
   return best;
-}
-
-int WorkerPool::PickWorker() const {
-  std::lock_guard<std::mutex> lock(pin_mu_);
-  return PickWorkerLocked();
-}
-
-int WorkerPool::PinLeastLoaded() {
-  std::lock_guard<std::mutex> lock(pin_mu_);
-  const int worker = PickWorkerLocked();
-  ++pinned_[worker];
-  return worker;
-}
-
-void WorkerPool::Pin(int worker) {
-  if (!ValidWorker(worker)) {
-    std::fprintf(stderr, "WorkerPool::Pin: no worker %d (pool has %d)\n",
-                 worker, num_workers());
-    return;
-  }
-  std::lock_guard<std::mutex> lock(pin_mu_);
-  ++pinned_[worker];
-}
-
-void WorkerPool::Unpin(int worker) {
-  if (!ValidWorker(worker)) {
-    std::fprintf(stderr, "WorkerPool::Unpin: no worker %d (pool has %d)\n",
-                 worker, num_workers());
-    return;
-  }
-  std::lock_guard<std::mutex> lock(pin_mu_);
-  if (pinned_[worker] == 0) {
-    std::fprintf(stderr,
-                 "WorkerPool::Unpin: worker %d has no pinned sessions\n",
-                 worker);
-    return;
-  }
-  --pinned_[worker];
-}
-
-int64_t WorkerPool::PinnedSessions(int worker) const {
-  if (!ValidWorker(worker)) return 0;
-  std::lock_guard<std::mutex> lock(pin_mu_);
-  return pinned_[worker];
 }
 
 int64_t WorkerPool::QueueDepth(int worker) const {

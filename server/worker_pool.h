@@ -3,8 +3,9 @@
 //
 // DESIGN.md "Workers": the CPU is one device and each GPU another; a session
 // is pinned to one worker for its life (its tensors live on that device), so
-// callers pick a worker once (PinLeastLoaded) and submit all of the session's
-// work to it. Admission control is at the queue: a full queue refuses new work
+// callers pick a worker once (PickWorker, given how many live sessions each
+// worker holds — the session store counts them) and submit all of the
+// session's work to it. Admission control is at the queue: a full queue refuses new work
 // at once with RESOURCE_EXHAUSTED rather than letting latency grow without
 // bound, and work whose deadline passed while it waited is never started.
 //
@@ -37,6 +38,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 #include "session/clock.h"
 
@@ -99,18 +101,11 @@ class WorkerPool {
   absl::Status Submit(int worker, absl::Time deadline, Task task,
                       bool continuation = false);
 
-  // The worker a new session should use: fewest pinned sessions; ties go to
-  // the lowest queue depth, then the lowest index. Advisory: another thread
-  // may pin in between; PinLeastLoaded() picks and pins atomically.
-  int PickWorker() const;
-  // PickWorker() and Pin() of the result as one step; returns the worker.
-  int PinLeastLoaded();
-  // Count a session as pinned to / no longer pinned to `worker`. An index out
-  // of range, or Unpin below zero, is a bug: logged to stderr and ignored.
-  void Pin(int worker);
-  void Unpin(int worker);
-  // Sessions currently pinned to `worker` (0 for an index out of range).
-  int64_t PinnedSessions(int worker) const;
+  // The worker a new session should use, given the live sessions pinned to
+  // each worker (`sessions[w]`; missing entries count as 0): fewest
+  // sessions; ties go to the lowest queue depth, then the lowest index.
+  // Advisory: sessions created concurrently may pick the same worker.
+  int PickWorker(absl::Span<const int64_t> sessions = {}) const;
 
   int num_workers() const { return static_cast<int>(workers_.size()); }
   int queue_capacity() const { return queue_capacity_; }
@@ -152,7 +147,6 @@ class WorkerPool {
   // Calls `entry.task` with `status`, catching (and logging) anything thrown.
   void Call(Worker* worker, Entry entry, const absl::Status& status,
             const TaskContext& context);
-  int PickWorkerLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pin_mu_);
   bool ValidWorker(int worker) const {
     return worker >= 0 && worker < num_workers();
   }
@@ -162,10 +156,6 @@ class WorkerPool {
   const std::function<void(int)> on_worker_start_;
   // Fixed at construction; Worker holds a mutex, hence the indirection.
   std::vector<std::unique_ptr<Worker>> workers_;
-
-  // Lock order: pin_mu_ before any Worker::mu.
-  mutable std::mutex pin_mu_;
-  std::vector<int64_t> pinned_ ABSL_GUARDED_BY(pin_mu_);
 
   // Serialises Shutdown() so a second caller waits for the joins.
   std::mutex shutdown_mu_;

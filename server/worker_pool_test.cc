@@ -404,9 +404,6 @@ TEST(WorkerPoolTest, BadArgumentsAreInternalErrors) {
   EXPECT_EQ(pool.Submit(0, kNoDeadline, Task()).code(),
             absl::StatusCode::kInternal);
   EXPECT_EQ(pool.QueueDepth(7), 0);
-  pool.Pin(7);    // Logged, ignored.
-  pool.Unpin(0);  // Below zero: logged, ignored.
-  EXPECT_EQ(pool.PinnedSessions(0), 0);
 }
 
 TEST(WorkerPoolTest, OptionsBelowOneAreClamped) {
@@ -415,23 +412,16 @@ TEST(WorkerPoolTest, OptionsBelowOneAreClamped) {
   EXPECT_EQ(pool.queue_capacity(), 1);
 }
 
-TEST(WorkerPoolTest, PickWorkerPrefersFewestPinnedThenShortestQueueThenIndex) {
+TEST(WorkerPoolTest, PickWorkerPrefersFewestSessionsThenShortestQueueThenIndex) {
   WorkerPool pool(Options(3, 64));
   EXPECT_EQ(pool.PickWorker(), 0);
-  pool.Pin(0);
-  EXPECT_EQ(pool.PickWorker(), 1);
-  pool.Pin(1);
-  EXPECT_EQ(pool.PickWorker(), 2);
-  pool.Pin(2);
-  EXPECT_EQ(pool.PickWorker(), 0);  // All tied on pins and queues: index.
-  pool.Unpin(1);
-  EXPECT_EQ(pool.PickWorker(), 1);
-  EXPECT_EQ(pool.PinnedSessions(0), 1);
-  EXPECT_EQ(pool.PinnedSessions(1), 0);
-  pool.Unpin(0);
-  pool.Unpin(2);
+  EXPECT_EQ(pool.PickWorker({1}), 1);
+  EXPECT_EQ(pool.PickWorker({1, 1}), 2);
+  EXPECT_EQ(pool.PickWorker({1, 1, 1}), 0);  // All tied: the index.
+  EXPECT_EQ(pool.PickWorker({1, 0, 1}), 1);
+  EXPECT_EQ(pool.PickWorker({3, 2, 4, 0}), 1);  // Entries past the pool: none.
 
-  // Pins tied at zero: the shorter queue wins, then the lower index.
+  // Sessions tied at zero: the shorter queue wins, then the lower index.
   Blocker b0(&pool, 0);
   Blocker b1(&pool, 1);
   Blocker b2(&pool, 2);
@@ -442,13 +432,8 @@ TEST(WorkerPoolTest, PickWorkerPrefersFewestPinnedThenShortestQueueThenIndex) {
   EXPECT_EQ(pool.PickWorker(), 2);  // Depths 2, 1, 0.
   ASSERT_TRUE(pool.Submit(2, kNoDeadline, noop, /*continuation=*/true).ok());
   EXPECT_EQ(pool.PickWorker(), 1);  // Depths 2, 1, 1.
-  // Pins outrank depth.
-  pool.Pin(1);
-  pool.Pin(2);
-  EXPECT_EQ(pool.PickWorker(), 0);
-
-  EXPECT_EQ(pool.PinLeastLoaded(), 0);
-  EXPECT_EQ(pool.PinnedSessions(0), 1);
+  // Sessions outrank depth.
+  EXPECT_EQ(pool.PickWorker({0, 1, 1}), 0);
 }
 
 TEST(WorkerPoolTest, OnWorkerStartRunsOnEachWorkerThreadBeforeTasks) {
@@ -524,7 +509,7 @@ TEST(WorkerPoolTest, ThrowingOnWorkerStartDoesNotKillTheWorker) {
   ran.Wait();
 }
 
-// Several threads submit, pin and read depths at once; every accepted task
+// Several threads submit, pick workers and read depths at once; every accepted task
 // runs exactly once, refused ones never, and every refusal is
 // RESOURCE_EXHAUSTED. Meant for tsan.
 TEST(WorkerPoolTest, ConcurrentSubmittersEveryAcceptedTaskRunsOnce) {
@@ -544,7 +529,7 @@ TEST(WorkerPoolTest, ConcurrentSubmittersEveryAcceptedTaskRunsOnce) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kTasksPerThread; ++i) {
         const int id = t * kTasksPerThread + i;
-        const int worker = pool.PinLeastLoaded();
+        const int worker = pool.PickWorker({t % 2, 0, (t + 1) % 2});
         absl::Status s = pool.Submit(
             worker, kNoDeadline,
             [&, id, worker](const absl::Status& st, const TaskContext& c) {
@@ -572,7 +557,6 @@ TEST(WorkerPoolTest, ConcurrentSubmittersEveryAcceptedTaskRunsOnce) {
         }
         EXPECT_GE(pool.QueueDepth(worker), 0);
         pool.PickWorker();
-        pool.Unpin(worker);
       }
     });
   }
@@ -602,7 +586,6 @@ TEST(WorkerPoolTest, ConcurrentSubmittersEveryAcceptedTaskRunsOnce) {
   EXPECT_EQ(accepted_count + refused.load(), kTasks);
   EXPECT_GT(accepted_count, 0);
   for (int w = 0; w < kWorkers; ++w) {
-    EXPECT_EQ(pool.PinnedSessions(w), 0);
     EXPECT_EQ(pool.QueueDepth(w), 0);
   }
   pool.Shutdown();

@@ -5,18 +5,22 @@
 #include <algorithm>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 
 namespace sam2 {
 
 EmbeddingCache::EmbeddingCache(int64_t max_bytes)
     : max_bytes_(std::max<int64_t>(0, max_bytes)) {}
 
-std::string EmbeddingCache::KeyOf(absl::string_view image_bytes) {
+std::string EmbeddingCache::KeyOf(absl::string_view image_bytes,
+                                  absl::string_view device) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(image_bytes.data()),
          image_bytes.size(), digest);
-  return absl::BytesToHexString(absl::string_view(
+  std::string key = absl::BytesToHexString(absl::string_view(
       reinterpret_cast<const char*>(digest), sizeof(digest)));
+  if (!device.empty()) absl::StrAppend(&key, "@", device);
+  return key;
 }
 
 std::optional<ImageFeatures> EmbeddingCache::Lookup(const std::string& key) {

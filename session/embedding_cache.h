@@ -50,8 +50,11 @@ class EmbeddingCache {
   EmbeddingCache(const EmbeddingCache&) = delete;
   EmbeddingCache& operator=(const EmbeddingCache&) = delete;
 
-  // The lowercase hex SHA-256 of `image_bytes`.
-  static std::string KeyOf(absl::string_view image_bytes);
+  // The lowercase hex SHA-256 of `image_bytes`, then "@" and `device` when
+  // one is named: features live on the device that computed them, so a
+  // server with several devices keeps one entry per device and image.
+  static std::string KeyOf(absl::string_view image_bytes,
+                           absl::string_view device = "");
 
   // The cached features for `key` (now the most recently used), or nullopt.
   // Counts a hit or a miss.

@@ -22,6 +22,11 @@ TEST(EmbeddingCacheTest, KeyIsTheSha256OfTheBytes) {
   EXPECT_EQ(EmbeddingCache::KeyOf("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_NE(EmbeddingCache::KeyOf("abc"), EmbeddingCache::KeyOf("abd"));
+  // Per device: the same image's features on two devices are two entries.
+  EXPECT_EQ(EmbeddingCache::KeyOf("abc", "cuda:1"),
+            EmbeddingCache::KeyOf("abc") + "@cuda:1");
+  EXPECT_NE(EmbeddingCache::KeyOf("abc", "cuda:0"),
+            EmbeddingCache::KeyOf("abc", "cuda:1"));
 }
 
 TEST(EmbeddingCacheTest, HitSharesTheTensorsAndCounts) {

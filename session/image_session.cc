@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<ImageSession>> ImageSession::Create(
   std::string key;
   if (cache != nullptr) {
     std::optional<ImageFeatures> hit = Timed(observe, "cache", [&] {
-      key = EmbeddingCache::KeyOf(image_bytes);
+      key = EmbeddingCache::KeyOf(image_bytes, model.device().str());
       return cache->Lookup(key);
     });
     if (hit) {

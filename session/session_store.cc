@@ -127,6 +127,8 @@ bool SessionStore::RemoveLocked(const std::string& id, Tombstone tombstone,
   }
   const int kind = KindIndex(session.kind());
   bytes_held_ -= it->second.bytes;
+  worker_bytes_[it->second.worker] -= it->second.bytes;
+  --worker_sessions_[it->second.worker];
   auto owner = tenants_.find(it->second.tenant);
   if (owner != tenants_.end()) {
     owner->second.bytes -= it->second.bytes;
@@ -185,19 +187,22 @@ int64_t SessionStore::ReapLocked(absl::Time now, Graveyard* graveyard) {
 }
 
 std::vector<SessionStore::Candidate> SessionStore::EvictionOrderLocked(
-    const Session* exclude, const std::string* only_tenant) const {
+    const Session* exclude, const std::string* only_tenant,
+    int only_worker) const {
   std::vector<Candidate> candidates;
   candidates.reserve(sessions_.size());
   for (const auto& [id, entry] : sessions_) {
     if (entry.session.get() == exclude) continue;
     if (only_tenant != nullptr && entry.tenant != *only_tenant) continue;
+    if (only_worker >= 0 && entry.worker != only_worker) continue;
     bool busy;
     absl::Time last_used;
     entry.session->Snapshot(&busy, &last_used);
     if (busy) continue;
     candidates.push_back(Candidate{id,
                                    entry.session->kind() == SessionKind::kVideo,
-                                   last_used, entry.seq, entry.bytes});
+                                   last_used, entry.seq, entry.bytes,
+                                   entry.worker});
   }
   // Images before videos; within a kind, least recently used first; ties
   // (same clock reading) broken by insertion order.
@@ -207,6 +212,14 @@ std::vector<SessionStore::Candidate> SessionStore::EvictionOrderLocked(
                      std::tie(b.is_video, b.last_used, b.seq);
             });
   return candidates;
+}
+
+int64_t SessionStore::WorkerBudget(int worker) const {
+  if (worker < 0 ||
+      worker >= static_cast<int>(options_.worker_max_bytes.size())) {
+    return 0;
+  }
+  return std::max<int64_t>(options_.worker_max_bytes[worker], 0);
 }
 
 std::optional<absl::Status> SessionStore::TenantSessionQuotaLocked(
@@ -252,6 +265,13 @@ absl::StatusOr<std::string> SessionStore::Insert(
         "memory budget: the session needs ", FormatBytes(bytes),
         ", more than the whole budget of ", FormatBytes(options_.max_bytes)));
   }
+  const int64_t worker_budget = WorkerBudget(worker);
+  if (worker_budget > 0 && bytes > worker_budget) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "memory budget of worker ", worker, ": the session needs ",
+        FormatBytes(bytes), ", more than the whole budget of ",
+        FormatBytes(worker_budget)));
+  }
 
   Graveyard graveyard;  // destroyed after `lock` is released
   std::lock_guard<std::mutex> lock(mu_);
@@ -284,19 +304,42 @@ absl::StatusOr<std::string> SessionStore::Insert(
   const auto budget_holds = [&](int64_t held) {
     return held + bytes <= options_.max_bytes;
   };
+  const auto worker_holds = [&](int64_t held) {
+    return worker_budget == 0 || held + bytes <= worker_budget;
+  };
+  // Evicting `c` helps when the cap or the global budget is short, or when
+  // the worker's budget is and `c` is pinned to that worker: a full device
+  // never pushes out sessions that live on another.
+  const auto helps = [&](const Candidate& c, int64_t n, int64_t held,
+                         int64_t on_worker) {
+    return !cap_holds(n) || !budget_holds(held) ||
+           (!worker_holds(on_worker) && c.worker == worker);
+  };
+  const auto worker_held = [&] {
+    auto it = worker_bytes_.find(worker);
+    return it == worker_bytes_.end() ? int64_t{0} : it->second;
+  };
   int64_t count = static_cast<int64_t>(sessions_.size());
-  if (!cap_holds(count) || !budget_holds(bytes_held_)) {
+  if (!cap_holds(count) || !budget_holds(bytes_held_) ||
+      !worker_holds(worker_held())) {
     const std::vector<Candidate> order = EvictionOrderLocked(nullptr);
     // Plan on a copy of the numbers: evicting sessions and failing anyway
     // would destroy other clients' work for nothing.
     int64_t plan_count = count;
     int64_t plan_held = bytes_held_;
+    int64_t plan_worker = worker_held();
     for (const Candidate& c : order) {
-      if (cap_holds(plan_count) && budget_holds(plan_held)) break;
+      if (cap_holds(plan_count) && budget_holds(plan_held) &&
+          worker_holds(plan_worker)) {
+        break;
+      }
+      if (!helps(c, plan_count, plan_held, plan_worker)) continue;
       --plan_count;
       plan_held -= c.bytes;
+      if (c.worker == worker) plan_worker -= c.bytes;
     }
-    if (!cap_holds(plan_count) || !budget_holds(plan_held)) {
+    if (!cap_holds(plan_count) || !budget_holds(plan_held) ||
+        !worker_holds(plan_worker)) {
       std::vector<std::string> exceeded;
       if (!cap_holds(plan_count)) {
         exceeded.push_back(absl::StrCat("session cap of ", options_.max_sessions,
@@ -308,10 +351,20 @@ absl::StatusOr<std::string> SessionStore::Insert(
             " held by busy sessions + ", FormatBytes(bytes), " requested > ",
             FormatBytes(options_.max_bytes)));
       }
+      if (!worker_holds(plan_worker)) {
+        exceeded.push_back(absl::StrCat(
+            "memory budget of worker ", worker, ": ", FormatBytes(plan_worker),
+            " held by busy sessions + ", FormatBytes(bytes), " requested > ",
+            FormatBytes(worker_budget)));
+      }
       return absl::ResourceExhaustedError(absl::StrJoin(exceeded, "; "));
     }
     for (const Candidate& c : order) {
-      if (cap_holds(count) && budget_holds(bytes_held_)) break;
+      if (cap_holds(count) && budget_holds(bytes_held_) &&
+          worker_holds(worker_held())) {
+        break;
+      }
+      if (!helps(c, count, bytes_held_, worker_held())) continue;
       const Tombstone tombstone{RemovalReason::kEvicted, !cap_holds(count), ""};
       if (RemoveLocked(c.id, tombstone, /*force=*/false, absl::InfiniteFuture(),
                        &graveyard)) {
@@ -319,10 +372,15 @@ absl::StatusOr<std::string> SessionStore::Insert(
       }
     }
     // Only a session turning busy between planning and evicting gets here.
-    if (!cap_holds(count) || !budget_holds(bytes_held_)) {
+    if (!cap_holds(count) || !budget_holds(bytes_held_) ||
+        !worker_holds(worker_held())) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "session cap of ", options_.max_sessions, " or memory budget of ",
           FormatBytes(options_.max_bytes),
+          worker_budget > 0
+              ? absl::StrCat(" (", FormatBytes(worker_budget), " on worker ",
+                             worker, ")")
+              : "",
           " reached: sessions became busy while making room"));
     }
   }
@@ -336,12 +394,14 @@ absl::StatusOr<std::string> SessionStore::Insert(
   session->Attach(id, worker, now, clock_, owner.tenant);
   ++live_[KindIndex(session->kind())];
   bytes_held_ += bytes;
+  worker_bytes_[worker] += bytes;
+  ++worker_sessions_[worker];
   TenantState& usage = tenants_[owner.tenant];
   ++usage.sessions;
   usage.bytes += bytes;
   usage.max_bytes = owner.max_bytes;
   sessions_.emplace(
-      id, Entry{std::move(session), owner.tenant, bytes, next_seq_++});
+      id, Entry{std::move(session), owner.tenant, worker, bytes, next_seq_++});
   return id;
 }
 
@@ -408,6 +468,8 @@ absl::Status SessionStore::UpdateBytes(absl::string_view id) {
     return NotFoundLocked(id, *parsed, session->tenant());
   }
   bytes_held_ += bytes - it->second.bytes;
+  const int worker = it->second.worker;
+  worker_bytes_[worker] += bytes - it->second.bytes;
   const std::string tenant = it->second.tenant;
   TenantState& usage = tenants_[tenant];
   usage.bytes += bytes - it->second.bytes;
@@ -431,18 +493,36 @@ absl::Status SessionStore::UpdateBytes(absl::string_view id) {
           FormatBytes(bytes), ")"));
     }
   }
-  if (bytes_held_ <= options_.max_bytes) return absl::OkStatus();
-
-  for (const Candidate& c : EvictionOrderLocked(session.get())) {
-    if (bytes_held_ <= options_.max_bytes) break;
+  if (bytes_held_ > options_.max_bytes) {
+    for (const Candidate& c : EvictionOrderLocked(session.get())) {
+      if (bytes_held_ <= options_.max_bytes) break;
+      RemoveLocked(c.id, Tombstone{RemovalReason::kEvicted, false, ""},
+                   /*force=*/false, absl::InfiniteFuture(), &graveyard);
+    }
+    if (bytes_held_ > options_.max_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "memory budget: ", FormatBytes(bytes_held_), " held > ",
+          FormatBytes(options_.max_bytes),
+          " after evicting every idle session (session ", id, " holds ",
+          FormatBytes(bytes), ")"));
+    }
+  }
+  const int64_t worker_budget = WorkerBudget(worker);
+  if (worker_budget == 0 || worker_bytes_[worker] <= worker_budget) {
+    return absl::OkStatus();
+  }
+  for (const Candidate& c :
+       EvictionOrderLocked(session.get(), nullptr, worker)) {
+    if (worker_bytes_[worker] <= worker_budget) break;
     RemoveLocked(c.id, Tombstone{RemovalReason::kEvicted, false, ""},
                  /*force=*/false, absl::InfiniteFuture(), &graveyard);
   }
-  if (bytes_held_ <= options_.max_bytes) return absl::OkStatus();
+  if (worker_bytes_[worker] <= worker_budget) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat(
-      "memory budget: ", FormatBytes(bytes_held_), " held > ",
-      FormatBytes(options_.max_bytes), " after evicting every idle session (",
-      "session ", id, " holds ", FormatBytes(bytes), ")"));
+      "memory budget of worker ", worker, ": ",
+      FormatBytes(worker_bytes_[worker]), " held > ",
+      FormatBytes(worker_budget), " after evicting its idle sessions (session ",
+      id, " holds ", FormatBytes(bytes), ")"));
 }
 
 int64_t SessionStore::Reap() {
@@ -472,6 +552,16 @@ SessionStoreStats SessionStore::Stats() const {
   for (const auto& [tenant, usage] : tenants_) {
     stats.by_tenant[tenant] = {usage.sessions, usage.bytes};
   }
+  for (size_t w = 0; w < options_.worker_max_bytes.size(); ++w) {
+    stats.sessions_by_worker[static_cast<int>(w)] = 0;
+    stats.bytes_by_worker[static_cast<int>(w)] = 0;
+  }
+  for (const auto& [worker, n] : worker_sessions_) {
+    stats.sessions_by_worker[worker] = n;
+  }
+  for (const auto& [worker, bytes] : worker_bytes_) {
+    stats.bytes_by_worker[worker] = bytes;
+  }
   for (SessionKind kind : {SessionKind::kImage, SessionKind::kVideo}) {
     for (int r = 0; r < kNumRemovalReasons; ++r) {
       stats.removed_by_reason[absl::StrCat(
@@ -481,6 +571,15 @@ SessionStoreStats SessionStore::Stats() const {
     }
   }
   return stats;
+}
+
+std::vector<int64_t> SessionStore::SessionsPerWorker(int num_workers) const {
+  std::vector<int64_t> out(std::max(num_workers, 0), 0);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [worker, n] : worker_sessions_) {
+    if (worker >= 0 && worker < num_workers) out[worker] = n;
+  }
+  return out;
 }
 
 int64_t SessionStore::size() const {

@@ -72,6 +72,11 @@ struct SessionStoreOptions {
   int64_t max_sessions = 256;
   // Bytes of tensor memory all live sessions may hold together.
   int64_t max_bytes = int64_t{8} << 30;
+  // Bytes the sessions pinned to each worker (= device) may hold together,
+  // by worker index, besides max_bytes: a GPU's sessions live in its own
+  // memory, so each GPU has its own budget (server_app.cc sets it from the
+  // device's free memory). 0, or no entry for a worker: only max_bytes.
+  std::vector<int64_t> worker_max_bytes;
   // A session not used for this long expires.
   absl::Duration idle_ttl = absl::Minutes(10);
   // A session this old expires however much it is used.
@@ -117,6 +122,10 @@ struct SessionStoreStats {
     int64_t bytes = 0;
   };
   std::map<std::string, TenantUsage> by_tenant;
+  // Live sessions and their cached bytes by the worker they are pinned to
+  // (workers with a budget in the options, and any that held a session).
+  std::map<int, int64_t> sessions_by_worker;
+  std::map<int, int64_t> bytes_by_worker;
 };
 
 class SessionStore {
@@ -155,7 +164,10 @@ class SessionStore {
   // nothing is evicted and the result is RESOURCE_EXHAUSTED naming what was
   // exceeded ("session cap of 256 reached ...", "memory budget: 7.5 GiB held
   // by busy sessions + 1.2 GiB requested > 8.0 GiB"); a session larger than
-  // the whole budget is RESOURCE_EXHAUSTED without evicting anything. On
+  // the whole budget is RESOURCE_EXHAUSTED without evicting anything.
+  // `worker`'s own budget (options.worker_max_bytes) is held the same way,
+  // by evicting idle sessions pinned to that worker only ("memory budget of
+  // worker 1: ..."). On
   // error the session is not inserted. INTERNAL for a null session, a
   // session already inserted once, or a negative NumBytes().
   absl::StatusOr<std::string> Insert(std::shared_ptr<Session> session,
@@ -206,7 +218,8 @@ class SessionStore {
   // The owning tenant's memory quota is checked first the same way: over
   // it, that tenant's own other idle sessions are evicted (least recently
   // used first), never another tenant's; RESOURCE_EXHAUSTED "tenant 'x'
-  // memory quota ..." if that is not enough.
+  // memory quota ..." if that is not enough. The session's worker budget
+  // is held last, by evicting that worker's other idle sessions.
   absl::Status UpdateBytes(absl::string_view id);
 
   // When `s` expires if not used again: min(last_used + idle_ttl,
@@ -222,12 +235,16 @@ class SessionStore {
   void Clear();
 
   SessionStoreStats Stats() const;
+  // Live sessions pinned to each of workers 0..num_workers-1 (for placing a
+  // new session: WorkerPool::PickWorker).
+  std::vector<int64_t> SessionsPerWorker(int num_workers) const;
   int64_t size() const;
 
  private:
   struct Entry {
     std::shared_ptr<Session> session;
     std::string tenant;  // the session's owner
+    int worker = 0;      // the worker it is pinned to
     int64_t bytes = 0;  // cached NumBytes() (Insert / UpdateBytes)
     uint64_t seq = 0;   // insertion order: LRU tie-break
   };
@@ -251,6 +268,7 @@ class SessionStore {
     absl::Time last_used;
     uint64_t seq;
     int64_t bytes;
+    int worker;
   };
   using Graveyard = std::vector<std::shared_ptr<Session>>;
 
@@ -283,11 +301,13 @@ class SessionStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t ReapLocked(absl::Time now, Graveyard* graveyard)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Idle sessions other than `exclude` (of `only_tenant` if not null), in
-  // eviction order.
+  // Idle sessions other than `exclude` (of `only_tenant` if not null, pinned
+  // to `only_worker` if not negative), in eviction order.
   std::vector<Candidate> EvictionOrderLocked(
-      const Session* exclude, const std::string* only_tenant = nullptr) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      const Session* exclude, const std::string* only_tenant = nullptr,
+      int only_worker = -1) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // options_.worker_max_bytes for `worker`; 0 when it has no budget.
+  int64_t WorkerBudget(int worker) const;
 
   const SessionStoreOptions options_;
   const std::string instance_id_;
@@ -296,6 +316,10 @@ class SessionStore {
   mutable std::mutex mu_;
   absl::flat_hash_map<std::string, Entry> sessions_ ABSL_GUARDED_BY(mu_);
   int64_t bytes_held_ ABSL_GUARDED_BY(mu_) = 0;
+  // Live sessions and cached bytes by worker (entries may drop to 0, never
+  // removed).
+  std::map<int, int64_t> worker_sessions_ ABSL_GUARDED_BY(mu_);
+  std::map<int, int64_t> worker_bytes_ ABSL_GUARDED_BY(mu_);
   int64_t live_[2] ABSL_GUARDED_BY(mu_) = {0, 0};  // by SessionKind
   // Tenants with live sessions.
   absl::flat_hash_map<std::string, TenantState> tenants_ ABSL_GUARDED_BY(mu_);

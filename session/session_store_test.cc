@@ -737,6 +737,80 @@ TEST_F(SessionStoreTest, UpdateBytesEvictsOthersInOrderNeverSelf) {
   busy->EndExclusive();
 }
 
+TEST_F(SessionStoreTest, WorkerBudgetEvictsOnlyThatWorkersSessions) {
+  SessionStoreOptions options = Options(100, 10000);
+  options.worker_max_bytes = {0, 300};  // worker 0: global budget only
+  SessionStore store(options, kInstance, &clock_);
+  auto cpu_old = Image(500);
+  auto gpu_old = Image(100);
+  auto gpu_busy = Image(100);
+  auto gpu_new = Image(100);
+  MustInsert(store, cpu_old, 0);
+  Tick();
+  MustInsert(store, gpu_old, 1);
+  Tick();
+  MustInsert(store, gpu_busy, 1);
+  Tick();
+  MustInsert(store, gpu_new, 1);
+  Tick();
+  ASSERT_TRUE(gpu_busy->BeginExclusive("segment").ok());
+  EXPECT_EQ(store.Stats().bytes_by_worker, (std::map<int, int64_t>{{0, 500},
+                                                                   {1, 300}}));
+  EXPECT_EQ(store.Stats().sessions_by_worker,
+            (std::map<int, int64_t>{{0, 1}, {1, 3}}));
+  EXPECT_EQ(store.SessionsPerWorker(3), (std::vector<int64_t>{1, 3, 0}));
+
+  // Worker 1 is full: its least recently used idle session goes, not worker
+  // 0's older (and larger) one.
+  auto gpu_next = Image(100);
+  MustInsert(store, gpu_next, 1);
+  EXPECT_FALSE(Live(store, gpu_old->id()));
+  EXPECT_TRUE(Live(store, cpu_old->id()));
+  EXPECT_EQ(LookupStatus(store, gpu_old->id()).message(),
+            absl::StrCat("session ", gpu_old->id(),
+                         " was evicted to stay within the memory budget"));
+  // Worker 0 has room whatever worker 1 holds.
+  MustInsert(store, Image(1000), 0);
+
+  // More than worker 1's whole budget: refused, nothing evicted.
+  absl::StatusOr<std::string> huge = store.Insert(Image(301), 1);
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(huge.status().message(),
+            "memory budget of worker 1: the session needs 301 B, more than "
+            "the whole budget of 300 B");
+  // Busy sessions on worker 1 leave too little even after evicting its idle
+  // ones: refused, and the idle ones stay.
+  ASSERT_TRUE(gpu_new->BeginExclusive("segment").ok());
+  absl::StatusOr<std::string> refused = store.Insert(Image(150), 1);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.status().message().find(
+                "memory budget of worker 1: 200 B held by busy sessions + "
+                "150 B requested > 300 B"),
+            std::string::npos)
+      << refused.status();
+  EXPECT_TRUE(Live(store, gpu_next->id()));
+
+  // Growth on worker 1 evicts its own idle sessions, then reports what is
+  // still over.
+  gpu_busy->set_bytes(150);
+  ASSERT_TRUE(store.UpdateBytes(gpu_busy->id()).ok());  // 350 → evict next
+  EXPECT_FALSE(Live(store, gpu_next->id()));
+  EXPECT_TRUE(Live(store, cpu_old->id()));
+  gpu_busy->set_bytes(250);
+  const absl::Status over = store.UpdateBytes(gpu_busy->id());
+  EXPECT_EQ(over.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(over.message().find("memory budget of worker 1: 350 B held > "
+                                "300 B after evicting its idle sessions"),
+            std::string::npos)
+      << over;
+  EXPECT_EQ(store.Stats().bytes_by_worker.at(1), 350);
+  gpu_new->EndExclusive();
+  gpu_busy->EndExclusive();
+  ASSERT_TRUE(store.Remove(gpu_busy->id()).ok());
+  EXPECT_EQ(store.Stats().bytes_by_worker.at(1), 100);
+  EXPECT_EQ(store.SessionsPerWorker(2), (std::vector<int64_t>{2, 1}));
+}
+
 TEST_F(SessionStoreTest, UpdateBytesDoesNotTouch) {
   SessionStore store(Options(), kInstance, &clock_);
   auto s = Image();

@@ -25,9 +25,9 @@ constexpr double kMinMeanIou = 0.9;
 
 std::unique_ptr<TestServer> StartWith(Precision precision) {
   ServerAppOptions options = TestServerOptions();
-  options.precision = precision;
   options.warm_up = true;  // every model path once, in this precision
-  absl::StatusOr<std::unique_ptr<TestServer>> server = TestServer::Start(options);
+  absl::StatusOr<std::unique_ptr<TestServer>> server =
+      TestServer::Start(options, MicroModelAt(precision));
   EXPECT_TRUE(server.ok()) << server.status();
   return server.ok() ? *std::move(server) : nullptr;
 }

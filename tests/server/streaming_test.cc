@@ -535,8 +535,7 @@ TEST(ServiceDrainTest, RefusesNewSessionsAndServesExistingOnes) {
   SessionStore store(SessionStoreOptions{}, NewInstanceId(), RealClock());
   WorkerPool pool(WorkerPoolOptions{});
   Sam2ServiceOptions options;
-  options.model = MicroModel().image;
-  options.video = MicroModel().video;
+  options.workers = MicroModel().workers;
   options.store = &store;
   options.pool = &pool;
   Sam2Service service(std::move(options));

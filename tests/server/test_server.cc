@@ -44,10 +44,22 @@ ServerAppOptions TestServerOptions() {
   return options;
 }
 
+ServedModel MicroModelAt(Precision precision, int workers) {
+  ServedModel model = MicroModel();
+  model.workers.assign(workers, model.workers.front());
+  for (WorkerModel& w : model.workers) w.precision = precision;
+  return model;
+}
+
 absl::StatusOr<std::unique_ptr<TestServer>> TestServer::Start(
     ServerAppOptions options) {
+  return Start(std::move(options), MicroModel());
+}
+
+absl::StatusOr<std::unique_ptr<TestServer>> TestServer::Start(
+    ServerAppOptions options, ServedModel model) {
   absl::StatusOr<std::unique_ptr<ServerApp>> app =
-      ServerApp::Start(std::move(options), MicroModel());
+      ServerApp::Start(std::move(options), std::move(model));
   if (!app.ok()) return app.status();
   auto server = std::unique_ptr<TestServer>(new TestServer());
   server->app_ = *std::move(app);

@@ -29,6 +29,9 @@ inline constexpr char kMicroFixtureDir[] = "tests/fixtures/sam2.1-micro";
 // The micro model, loaded on first use (aborts the test binary if the
 // fixture is missing: nothing could run without it).
 const ServedModel& MicroModel();
+// The micro model on `workers` CPU workers (sharing its weights) computing
+// at `precision`.
+ServedModel MicroModelAt(Precision precision, int workers = 1);
 
 // Options for a test server: loopback port 0, no warm-up, no reaper.
 ServerAppOptions TestServerOptions();
@@ -37,6 +40,8 @@ class TestServer {
  public:
   static absl::StatusOr<std::unique_ptr<TestServer>> Start(
       ServerAppOptions options = TestServerOptions());
+  static absl::StatusOr<std::unique_ptr<TestServer>> Start(
+      ServerAppOptions options, ServedModel model);
 
   std::string address() const;
   std::shared_ptr<grpc::Channel> NewChannel() const;

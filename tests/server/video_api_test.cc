@@ -602,9 +602,8 @@ constexpr double kMaxBfloat16MismatchShare = 0.005;
 TEST_F(VideoApiTest, GoldenScriptInBfloat16StaysWithinItsTolerance) {
   ServerAppOptions options = TestServerOptions();
   options.limits.upload_dir = upload_dir_;
-  options.precision = Precision::kBFloat16;
-  absl::StatusOr<std::unique_ptr<TestServer>> bf16 =
-      TestServer::Start(std::move(options));
+  absl::StatusOr<std::unique_ptr<TestServer>> bf16 = TestServer::Start(
+      std::move(options), MicroModelAt(Precision::kBFloat16));
   ASSERT_TRUE(bf16.ok()) << bf16.status();
   std::unique_ptr<v1::Sam2Service::Stub> stub = (*bf16)->NewStub();
   ReplayTally tally;

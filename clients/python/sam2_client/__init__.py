@@ -20,7 +20,8 @@ from .errors import (Aborted, AlreadyExists, Cancelled, DataLoss, DeadlineExceed
                      Unavailable, Unimplemented, Unknown, error_class)
 from .masks import (logits_to_array, mask_to_png, mask_to_rle, png_to_mask, rle_to_mask)
 from .results import (FrameMasks, GeneratedMask, ImageInfo, Limits, MaskArray, MaskRef,
-                      PromptMasks, RemoveObjectResult, SegmentResult, ServerInfo, VideoInfo)
+                      PromptMasks, RemoveObjectResult, SegmentResult, ServerInfo, VideoInfo,
+                      WorkerInfo)
 
 __version__ = "0.1.0"
 
@@ -29,7 +30,7 @@ __all__ = [
     "DEFAULT_CHUNK_BYTES", "SESSION_HEADER", "routing_metadata",
     "AUTHORIZATION_HEADER", "tls_credentials",
     "ServerInfo", "Limits", "SegmentResult", "PromptMasks", "MaskRef", "GeneratedMask",
-    "FrameMasks", "RemoveObjectResult", "ImageInfo", "VideoInfo", "MaskArray",
+    "FrameMasks", "RemoveObjectResult", "ImageInfo", "VideoInfo", "WorkerInfo", "MaskArray",
     "Sam2Error", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
     "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
     "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",

@@ -39,7 +39,7 @@ from ._proto import pb, pb_grpc
 from .errors import Aborted, NotFound, Sam2Error, from_rpc_error
 from .results import (FrameMasks, GeneratedMask, ImageInfo, Limits, MaskArray,
                       MaskRef, PromptMasks, RemoveObjectResult, SegmentResult,
-                      ServerInfo, VideoInfo)
+                      ServerInfo, VideoInfo, WorkerInfo)
 
 MaskFormat = Literal["rle", "png", "logits"]
 Direction = Literal["forward", "reverse", "both"]
@@ -354,7 +354,13 @@ class Sam2Client:
         return ServerInfo(
             instance_id=r.instance_id, model_variant=r.model_variant, checkpoint=r.checkpoint,
             meaningless_masks=r.meaningless_masks, warning=r.warning, image_size=r.image_size,
-            devices=tuple(r.devices), limits=limits, version=r.version)
+            devices=tuple(r.devices), limits=limits, version=r.version,
+            workers=tuple(
+                WorkerInfo(device=w.device, precision=w.precision,
+                           memory_total_bytes=w.memory_total_bytes,
+                           memory_free_bytes=w.memory_free_bytes,
+                           session_budget_bytes=w.session_budget_bytes)
+                for w in r.workers))
 
     # --- image sessions ------------------------------------------------------
 

@@ -32,6 +32,20 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class WorkerInfo:
+    """One worker of a server: a device the model runs on."""
+
+    device: str  # "cpu", "cuda:0"
+    precision: str  # "float32" or "bfloat16"
+    # GPU only (0 on the CPU): the device's memory, and what was free after
+    # the weights were loaded, when the server started.
+    memory_total_bytes: int
+    memory_free_bytes: int
+    # Bytes the sessions pinned to this worker may hold together.
+    session_budget_bytes: int
+
+
+@dataclass(frozen=True)
 class ServerInfo:
     """What a server runs (GetServerInfo)."""
 
@@ -45,6 +59,7 @@ class ServerInfo:
     devices: tuple[str, ...]
     limits: Limits
     version: str
+    workers: tuple[WorkerInfo, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,11 @@ def test_server_info_says_masks_are_meaningless(client: Sam2Client) -> None:
     assert "MEANINGLESS" in info.warning
     assert info.image_size == 512
     assert info.devices == ("cpu",)
+    assert len(info.workers) == 1
+    assert info.workers[0].device == "cpu"
+    assert info.workers[0].precision in ("float32", "bfloat16")
+    assert info.workers[0].memory_total_bytes == 0
+    assert info.workers[0].session_budget_bytes > 0
     assert info.instance_id
     assert info.limits.max_points > 0
     assert info.limits.max_message_bytes > 0
