@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/projected_value_attention.h"
 #include "model/tensor_checks.h"
 #include "model/torch_error.h"
 
@@ -172,7 +173,6 @@ at::Tensor RoPEAttention::Run(const at::Tensor& q_in, const at::Tensor& k_in,
   };
   at::Tensor q = separate(q_proj_(q_in));
   at::Tensor k = separate(k_proj_(k_in));
-  const at::Tensor v = separate(v_proj_(v_in));
 
   const int64_t nq = q.size(2), nk = k.size(2);
   const at::Tensor cis = CisFor(nq);
@@ -185,7 +185,13 @@ at::Tensor RoPEAttention::Run(const at::Tensor& q_in, const at::Tensor& k_in,
     k = rotated == nk ? k_rot : at::cat({k_rot, k.slice(2, rotated)}, 2);
   }
 
-  at::Tensor out = at::scaled_dot_product_attention(q, k, v);
+  // Cross-attention over 64-channel memories: the value projection after
+  // the weighted sum (projected_value_attention.h) in float32 on the CPU;
+  // the reference's order everywhere else.
+  at::Tensor out =
+      ProjectedValueAttentionApplies(q, k, v_in, head_dim())
+          ? ProjectedValueAttention(q, k, v_in, v_proj_.weight, v_proj_.bias)
+          : at::scaled_dot_product_attention(q, k, separate(v_proj_(v_in)));
   const int64_t b = out.size(0), h = out.size(1), n = out.size(2),
                 d = out.size(3);
   out = out.transpose(1, 2).reshape({b, n, h * d});

@@ -32,7 +32,11 @@
 // changes; with square feat_sizes, as every official config has, the results
 // are the same and this class stays immutable); batch_first = false is
 // rejected (no official config uses it); activation "glu" is rejected (the
-// reference's FFN cannot run with it).
+// reference's FFN cannot run with it); in float32 on the CPU, an attention
+// whose values widen their inputs (the cross-attention: 64-channel memories
+// to 256-channel values) applies the value projection after the softmax-
+// weighted sum (projected_value_attention.h: the same up to round-off, a
+// quarter of that product's arithmetic; ~9 % of a tracked frame).
 //
 // Ownership/thread-safety: weights are plain tensors shared with the
 // StateDict; immutable after Create(); const methods may be called from many
