@@ -147,15 +147,27 @@ absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
   const at::Tensor tokens = at::cat({output_tokens, sparse_prompt_embeddings}, 1);
 
   // The reference repeats the embedding and the PE per prompt set
-  // (repeat_interleave over a batch of one image); expanding gives the same
-  // values without copies: the add below materialises `src`, and the PE
-  // keeps its [h, w, C] memory order (prompt_encoder.h), so that its tokens
-  // view in the transformer is contiguous and every add with it is a plain
+  // (repeat_interleave over a batch of one image). When the dense prompt is
+  // the same for every prompt too (no mask inputs: no_mask_embed expanded),
+  // the image side of the decoder's first layer is the same for the whole
+  // batch: it goes in as batch 1 and the transformer computes it once and
+  // broadcasts it (two_way_transformer.h) — for the automatic mask
+  // generator's 64-point batches, 64 times less of that work. Otherwise the
+  // embedding is expanded and the add below materialises `src`. The PE keeps
+  // its [h, w, C] memory order (prompt_encoder.h), so that its tokens view
+  // in the transformer is contiguous and every add with it is a plain
   // streaming add.
+  const bool shared_image =
+      repeat_image && (dense_prompt_embeddings.size(0) == 1 ||
+                       dense_prompt_embeddings.stride(0) == 0);
   const at::Tensor src =
-      (repeat_image ? image_embeddings.expand({b, -1, -1, -1}) : image_embeddings) +
-      dense_prompt_embeddings;
-  const at::Tensor pos_src = image_pe.expand({b, -1, -1, -1});
+      shared_image
+          ? image_embeddings + dense_prompt_embeddings.narrow(0, 0, 1)
+          : (repeat_image ? image_embeddings.expand({b, -1, -1, -1})
+                          : image_embeddings) +
+                dense_prompt_embeddings;
+  const at::Tensor pos_src =
+      shared_image ? image_pe : image_pe.expand({b, -1, -1, -1});
   const int64_t h = src.size(2), w = src.size(3);
 
   absl::StatusOr<TwoWayTransformerOutput> t =

@@ -7,6 +7,7 @@
 #include <c10/core/InferenceMode.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -110,9 +111,18 @@ at::Tensor TwoWayAttention::operator()(const at::Tensor& q_in,
     const int64_t b = x.size(0), n = x.size(1), c = x.size(2);
     return x.reshape({b, n, num_heads_, c / num_heads_}).transpose(1, 2);
   };
-  const at::Tensor q = separate(q_proj_(q_in));
-  const at::Tensor k = separate(k_proj_(k_in));
-  const at::Tensor v = separate(v_proj_(v_in));
+  at::Tensor q = separate(q_proj_(q_in));
+  at::Tensor k = separate(k_proj_(k_in));
+  at::Tensor v = separate(v_proj_(v_in));
+  // A side shared by the whole prompt batch (batch 1: the image of a
+  // shared-image decode) was projected once; SDPA reads it broadcast.
+  const int64_t batch = std::max({q.size(0), k.size(0), v.size(0)});
+  const auto broadcast = [batch](at::Tensor& t) {
+    if (t.size(0) != batch) t = t.expand({batch, -1, -1, -1});
+  };
+  broadcast(q);
+  broadcast(k);
+  broadcast(v);
 
   at::Tensor out = at::scaled_dot_product_attention(q, k, v);
 
@@ -235,11 +245,13 @@ absl::StatusOr<TwoWayTransformerOutput> TwoWayTransformer::Forward(
         " does not match the image embedding ", ShapeOf(image_embedding)));
   }
   if (!point_embedding.defined() || point_embedding.dim() != 3 ||
-      point_embedding.size(0) != image_embedding.size(0) ||
+      (point_embedding.size(0) != image_embedding.size(0) &&
+       image_embedding.size(0) != 1) ||
       point_embedding.size(2) != embedding_dim_) {
     return absl::InvalidArgumentError(absl::StrCat(
         "two-way transformer: point embedding must be [",
-        image_embedding.size(0), ",N,", embedding_dim_, "], got ",
+        image_embedding.size(0) == 1 ? "B" : std::to_string(image_embedding.size(0)),
+        ",N,", embedding_dim_, "], got ",
         ShapeOf(point_embedding)));
   }
   try {

@@ -18,7 +18,9 @@
 //     F.scaled_dot_product_attention; no dropout. (On the golden fixtures it
 //     matches the reference slightly better than an explicit
 //     matmul-softmax-matmul; both are within 1e-5 on the low-res logits.)
-// Deliberate difference: none.
+// Deliberate difference: a batch-1 image shared by several prompt sets is
+// not repeated per set (the reference's repeat_interleave): its side of the
+// first layer is computed once and broadcast (see Forward); same values.
 //
 // Ownership/thread-safety: every class holds its weights as plain tensors
 // (shared with the StateDict it was created from) and is immutable after
@@ -139,8 +141,12 @@ class TwoWayTransformer {
                                                   ModuleWeights weights);
 
   // image_embedding [B, C, h, w], image_pe [B, C, h, w], point_embedding
-  // [B, N, C]. INVALID_ARGUMENT on shape mismatches, INTERNAL if LibTorch
-  // fails. Runs under c10::InferenceMode.
+  // [B, N, C]; or image_embedding and image_pe with batch 1, shared by B
+  // prompt sets: the same as passing them repeated B times, with the image
+  // side of the first layer (its key/value projections for the tokens'
+  // attention, and the query projection of the image's attention to the
+  // tokens) computed once and broadcast. INVALID_ARGUMENT on shape
+  // mismatches, INTERNAL if LibTorch fails. Runs under c10::InferenceMode.
   absl::StatusOr<TwoWayTransformerOutput> Forward(
       const at::Tensor& image_embedding, const at::Tensor& image_pe,
       const at::Tensor& point_embedding) const;

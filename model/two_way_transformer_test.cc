@@ -124,6 +124,28 @@ TEST_F(TwoWayTransformerTest, MatchesANaiveStatementOfTheReference) {
   }
 }
 
+TEST_F(TwoWayTransformerTest, SharedImageEqualsTheImageRepeated) {
+  at::manual_seed(1);
+  const int64_t b = 3, h = 5, w = 7, n = 6;
+  const at::Tensor image = at::randn({1, c_, h, w});
+  const at::Tensor pe = at::randn({1, c_, h, w});
+  const at::Tensor points = at::randn({b, n, c_});
+  absl::StatusOr<TwoWayTransformerOutput> shared =
+      transformer_->Forward(image, pe, points);
+  absl::StatusOr<TwoWayTransformerOutput> repeated = transformer_->Forward(
+      image.repeat({b, 1, 1, 1}), pe.repeat({b, 1, 1, 1}), points);
+  ASSERT_TRUE(shared.ok()) << shared.status();
+  ASSERT_TRUE(repeated.ok()) << repeated.status();
+  ASSERT_EQ(shared->queries.sizes(), repeated->queries.sizes());
+  ASSERT_EQ(shared->keys.sizes(), repeated->keys.sizes());
+  EXPECT_LT((shared->queries - repeated->queries).abs().max().item<double>(),
+            1e-5);
+  EXPECT_LT((shared->keys - repeated->keys).abs().max().item<double>(), 1e-5);
+  // Each prompt set still gets its own answer.
+  EXPECT_GT((shared->keys[0] - shared->keys[1]).abs().max().item<double>(),
+            1e-3);
+}
+
 TEST_F(TwoWayTransformerTest, RejectsMismatchedShapes) {
   const at::Tensor image = at::randn({1, c_, 4, 4});
   EXPECT_EQ(transformer_->Forward(image, at::randn({1, c_, 4, 5}),
@@ -133,6 +155,13 @@ TEST_F(TwoWayTransformerTest, RejectsMismatchedShapes) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(transformer_->Forward(image, at::randn({1, c_, 4, 4}),
                                   at::randn({1, 3, c_ + 1}))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  // A batch other than 1 must match the prompts'.
+  EXPECT_EQ(transformer_->Forward(at::randn({2, c_, 4, 4}),
+                                  at::randn({2, c_, 4, 4}),
+                                  at::randn({3, 3, c_}))
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
