@@ -564,6 +564,18 @@ absl::Status RemoteInfo(const CliArgs& args, std::ostream& out,
              l.max_video_frames(), l.max_video_side(),
              l.max_video_upload_bytes(), l.max_sessions(), l.idle_ttl_seconds(),
              l.absolute_ttl_seconds());
+  for (int w = 0; w < info->workers_size(); ++w) {
+    const v1::WorkerInfo& worker = info->workers(w);
+    out << "worker " << w << ": " << worker.device() << ", "
+        << worker.precision() << ", sessions up to "
+        << (worker.session_budget_bytes() >> 20) << " MiB";
+    if (worker.memory_total_bytes() > 0) {
+      out << " (" << (worker.memory_free_bytes() >> 20) << " of "
+          << (worker.memory_total_bytes() >> 20)
+          << " MiB free after the weights)";
+    }
+    out << "\n";
+  }
   if (info->meaningless_masks() || !info->warning().empty()) {
     out << "WARNING: " << info->warning() << "\n";
   }

@@ -322,6 +322,9 @@ TEST_F(RemoteCommandTest, Info) {
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("MEANINGLESS"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("limits: messages"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("worker 0: cpu, float32, sessions up to "),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find(server_->app().info().instance_id()), std::string::npos);
 }
 
