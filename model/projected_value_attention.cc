@@ -1,5 +1,6 @@
 #include "model/projected_value_attention.h"
 
+#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
@@ -53,10 +54,15 @@ at::Tensor ProjectedValueAttention(const at::Tensor& q, const at::Tensor& k,
   // Tiles are processed one after the other; each LibTorch operation on a
   // tile runs on the intra-op threads (a tile is sized so that each
   // thread's share stays in its cache).
+  // More threads take taller tiles, so that each thread's share of a tile
+  // (and of every operation's work) stays about the same.
+  const int64_t query_block =
+      kProjectedValueQueryBlock *
+      std::max<int64_t>(1, at::get_num_threads() / 2);
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t h = 0; h < heads; ++h) {
-      for (int64_t q0 = 0; q0 < nq; q0 += kProjectedValueQueryBlock) {
-        const int64_t rows = std::min(kProjectedValueQueryBlock, nq - q0);
+      for (int64_t q0 = 0; q0 < nq; q0 += query_block) {
+        const int64_t rows = std::min(query_block, nq - q0);
         const at::Tensor query = qs[b][h].narrow(0, q0, rows);
         at::Tensor acc = weighted[b][h].narrow(0, q0, rows);
         acc.zero_();

@@ -1,5 +1,6 @@
 #include "model/projected_value_attention.h"
 
+#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 
 #include "gtest/gtest.h"
@@ -50,6 +51,20 @@ TEST(ProjectedValueAttentionTest, EqualsProjectingTheValuesFirst) {
         << "nq " << c.nq << " nk " << c.nk << " heads " << c.heads
         << " scale " << c.score_scale;
   }
+}
+
+TEST(ProjectedValueAttentionTest, TallerTilesWithMoreThreadsGiveTheSame) {
+  at::manual_seed(8);
+  const at::Tensor q = at::randn({1, 1, 1500, 16});
+  const at::Tensor k = at::randn({1, 1, 2500, 16});
+  const at::Tensor m = at::randn({1, 2500, 4});
+  const at::Tensor w = at::randn({16, 4});
+  const at::Tensor b = at::randn({16});
+  const int threads = at::get_num_threads();
+  at::set_num_threads(6);  // 3 query blocks a tile
+  const at::Tensor got = ProjectedValueAttention(q, k, m, w, b);
+  at::set_num_threads(threads);
+  EXPECT_LT((got - Expected(q, k, m, w, b)).abs().max().item<double>(), 2e-5);
 }
 
 TEST(ProjectedValueAttentionTest, AppliesToFloat32CpuWideningValuesOnly) {
