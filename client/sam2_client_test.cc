@@ -326,15 +326,15 @@ TEST_F(ClientTest, DecodedMasksEqualTheModelsInEveryFormat) {
   // The same click in-process.
   absl::StatusOr<RgbImage> image = DecodeImage(MicroImagePng());
   ASSERT_TRUE(image.ok());
-  const ServedModel& model = MicroModel();
+  const Sam2Model& model = *MicroImageModel();
   absl::StatusOr<std::vector<ImageFeatures>> features =
-      EmbedImages(*model.workers.front().image, absl::MakeConstSpan(&image->pixels, 1));
+      EmbedImages(model, absl::MakeConstSpan(&image->pixels, 1));
   ASSERT_TRUE(features.ok());
   ImagePromptInput input;
   input.point_coords = at::tensor({30.0f, 20.0f}).reshape({1, 2});
   input.point_labels = at::tensor({1}, at::kInt);
   absl::StatusOr<Prediction> expected = PredictMasks(
-      *model.workers.front().image, {}, features->front(), input, PredictOptions{});
+      model, {}, features->front(), input, PredictOptions{});
   ASSERT_TRUE(expected.ok());
 
   for (int c = 0; c < 3; ++c) {

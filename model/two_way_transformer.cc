@@ -250,7 +250,8 @@ absl::StatusOr<TwoWayTransformerOutput> TwoWayTransformer::Forward(
       point_embedding.size(2) != embedding_dim_) {
     return absl::InvalidArgumentError(absl::StrCat(
         "two-way transformer: point embedding must be [",
-        image_embedding.size(0) == 1 ? "B" : std::to_string(image_embedding.size(0)),
+        image_embedding.size(0) == 1 ? "B"
+                                     : std::to_string(image_embedding.size(0)),
         ",N,", embedding_dim_, "], got ",
         ShapeOf(point_embedding)));
   }

@@ -62,13 +62,13 @@ class InvocationsTest : public ::testing::Test {
   // The masks the session layer (and so the gRPC API) gives for one click.
   static SegmentOutput ReferenceClick(float x, float y) {
     absl::StatusOr<std::unique_ptr<ImageSession>> session =
-        ImageSession::Create(*MicroModel().workers.front().image, MicroImagePng(),
+        ImageSession::Create(*MicroImageModel(), MicroImagePng(),
                              ImageSessionLimits());
     EXPECT_TRUE(session.ok()) << session.status();
     SegmentInput input;
     input.points.push_back({x, y, 1});
     absl::StatusOr<SegmentOutput> out =
-        (*session)->Segment(*MicroModel().workers.front().image, input);
+        (*session)->Segment(*MicroImageModel(), input);
     EXPECT_TRUE(out.ok()) << out.status();
     return *out;
   }
@@ -138,10 +138,10 @@ TEST_F(InvocationsTest, RawImageGivesAutomaticMasks) {
   ASSERT_TRUE(out["annotations"].is_array());
 
   absl::StatusOr<std::unique_ptr<ImageSession>> session = ImageSession::Create(
-      *MicroModel().workers.front().image, MicroImagePng(), ImageSessionLimits());
+      *MicroImageModel(), MicroImagePng(), ImageSessionLimits());
   ASSERT_TRUE(session.ok());
   absl::StatusOr<std::vector<GeneratedMaskOutput>> expected =
-      (*session)->GenerateMasks(MicroModel().workers.front().image,
+      (*session)->GenerateMasks(MicroImageModel(),
                                 AutomaticMaskGeneratorOptions(),
                                 MaskEncoding::kRle);
   ASSERT_TRUE(expected.ok()) << expected.status();

@@ -257,9 +257,9 @@ grpc::ServerUnaryReactor* Sam2Service::CreateImageSession(
   return call.Run(worker, [this, request, response, worker,
                            owner = call.owner()]() -> absl::Status {
     absl::StatusOr<std::unique_ptr<ImageSession>> session =
-        ImageSession::Create(*options_.workers.at(worker).image, request->image(),
-                             options_.limits.image, Observer(),
-                             options_.embedding_cache);
+        ImageSession::Create(*options_.workers.at(worker).image,
+                             request->image(), options_.limits.image,
+                             Observer(), options_.embedding_cache);
     if (!session.ok()) return session.status();
     std::shared_ptr<ImageSession> shared = *std::move(session);
     absl::StatusOr<std::string> id = InsertSession(shared, worker, owner);
@@ -330,8 +330,8 @@ grpc::ServerUnaryReactor* Sam2Service::GenerateMasks(
           return absl::OkStatus();
         };
         absl::StatusOr<std::vector<GeneratedMaskOutput>> masks =
-            s.GenerateMasks(options_.workers.at(s.worker()).image, amg, encoding, progress,
-                            Observer());
+            s.GenerateMasks(options_.workers.at(s.worker()).image, amg,
+                            encoding, progress, Observer());
         if (!masks.ok()) return masks.status();
         for (const GeneratedMaskOutput& m : *masks) {
           ToGeneratedMaskProto(m, response->add_masks());
@@ -521,7 +521,8 @@ class Sam2Service::UploadReactor
       close(fd_);
       fd_ = -1;
     }
-    const int worker = PickSessionWorker(*service_->options_.pool, *service_->options_.store);
+    const int worker = PickSessionWorker(*service_->options_.pool,
+                                         *service_->options_.store);
     absl::Status submitted = service_->options_.pool->Submit(
         worker, DeadlineOf(ctx_),
         [this, worker](const absl::Status& status, const TaskContext& task) {
@@ -544,14 +545,16 @@ class Sam2Service::UploadReactor
 
   absl::Status CreateOnWorker(int worker) {
     const Sam2ServiceOptions& o = service_->options_;
+    const std::shared_ptr<const VideoPredictor>& predictor =
+        o.workers.at(worker).video;
     absl::StatusOr<std::unique_ptr<VideoSession>> session;
     if (kind_ == Kind::kFile) {
       std::string path = std::move(path_);
       path_.clear();  // the session owns the file now
-      session = VideoSession::CreateFromFile(o.workers.at(worker).video, std::move(path), config_,
-                                             o.limits.video);
+      session = VideoSession::CreateFromFile(predictor, std::move(path),
+                                             config_, o.limits.video);
     } else {
-      session = VideoSession::CreateFromFrames(o.workers.at(worker).video, frames_, config_,
+      session = VideoSession::CreateFromFrames(predictor, frames_, config_,
                                                o.limits.video);
       frames_.clear();
       frames_.shrink_to_fit();

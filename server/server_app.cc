@@ -116,8 +116,8 @@ absl::StatusOr<ServedModel> BuildServedModel(
     WorkerModel worker;
     worker.device = device;
     worker.precision = ResolveDevicePrecision(precision, device);
-    // A device named twice (tests, or a CPU worker per socket) shares one
-    // copy of the weights and the predictors.
+    // A device named twice shares one copy of the weights and the
+    // predictors (--device refuses duplicates; tests build such models).
     for (const WorkerModel& built : model.workers) {
       if (built.device == device) {
         worker.image = built.image;

@@ -192,9 +192,9 @@ class WebApi {
         *options_.pool, worker, Deadline(),
         [&]() -> absl::Status {
           absl::StatusOr<std::unique_ptr<ImageSession>> created =
-              ImageSession::Create(*options_.workers.at(worker).image, request.body,
-                                   options_.limits.image, Observer(),
-                                   options_.embedding_cache);
+              ImageSession::Create(*options_.workers.at(worker).image,
+                                   request.body, options_.limits.image,
+                                   Observer(), options_.embedding_cache);
           if (!created.ok()) return created.status();
           std::shared_ptr<ImageSession> session = *std::move(created);
           absl::StatusOr<std::string> id =
@@ -246,8 +246,9 @@ class WebApi {
         *options_.pool, *options_.store, **session, "Segment", Deadline(),
         [&]() -> absl::Status {
           absl::StatusOr<SegmentOutput> segmented =
-              (*session)->Segment(*options_.workers.at((*session)->worker()).image,
-                                  input, Observer());
+              (*session)->Segment(
+                  *options_.workers.at((*session)->worker()).image, input,
+                  Observer());
           if (!segmented.ok()) return segmented.status();
           Json prompts = Json::array();
           for (const PromptMasks& prompt : segmented->prompts) {
@@ -326,13 +327,15 @@ class WebApi {
     absl::Status status = RunOnWorker(
         *options_.pool, worker, Deadline(),
         [&]() -> absl::Status {
+          const std::shared_ptr<const VideoPredictor>& predictor =
+              options_.workers.at(worker).video;
           absl::StatusOr<std::unique_ptr<VideoSession>> created;
           if (frames) {
-            created = VideoSession::CreateFromFrames(options_.workers.at(worker).video, {}, config,
+            created = VideoSession::CreateFromFrames(predictor, {}, config,
                                                      options_.limits.video);
           } else {
             owned = true;
-            created = VideoSession::CreateFromFile(options_.workers.at(worker).video, path, config,
+            created = VideoSession::CreateFromFile(predictor, path, config,
                                                    options_.limits.video);
           }
           if (!created.ok()) return created.status();

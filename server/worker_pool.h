@@ -5,9 +5,10 @@
 // is pinned to one worker for its life (its tensors live on that device), so
 // callers pick a worker once (PickWorker, given how many live sessions each
 // worker holds — the session store counts them) and submit all of the
-// session's work to it. Admission control is at the queue: a full queue refuses new work
-// at once with RESOURCE_EXHAUSTED rather than letting latency grow without
-// bound, and work whose deadline passed while it waited is never started.
+// session's work to it. Admission control is at the queue: a full queue
+// refuses new work at once with RESOURCE_EXHAUSTED rather than letting
+// latency grow without bound, and work whose deadline passed while it waited
+// is never started.
 //
 // Long work (video propagation) runs as a chain of short tasks, one per frame:
 // each frame's task, when done, submits the next frame with

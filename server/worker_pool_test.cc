@@ -412,7 +412,7 @@ TEST(WorkerPoolTest, OptionsBelowOneAreClamped) {
   EXPECT_EQ(pool.queue_capacity(), 1);
 }
 
-TEST(WorkerPoolTest, PickWorkerPrefersFewestSessionsThenShortestQueueThenIndex) {
+TEST(WorkerPoolTest, PickWorkerPrefersFewestSessionsThenShorterQueue) {
   WorkerPool pool(Options(3, 64));
   EXPECT_EQ(pool.PickWorker(), 0);
   EXPECT_EQ(pool.PickWorker({1}), 1);
@@ -509,8 +509,8 @@ TEST(WorkerPoolTest, ThrowingOnWorkerStartDoesNotKillTheWorker) {
   ran.Wait();
 }
 
-// Several threads submit, pick workers and read depths at once; every accepted task
-// runs exactly once, refused ones never, and every refusal is
+// Several threads submit, pick workers and read depths at once; every
+// accepted task runs exactly once, refused ones never, and every refusal is
 // RESOURCE_EXHAUSTED. Meant for tsan.
 TEST(WorkerPoolTest, ConcurrentSubmittersEveryAcceptedTaskRunsOnce) {
   constexpr int kWorkers = 3;

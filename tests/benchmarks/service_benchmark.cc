@@ -87,6 +87,7 @@ int Run() {
     std::cerr << model.status() << "\n";
     return 1;
   }
+  const Sam2Model& image_model = *model->workers.front().image;
   absl::StatusOr<at::Tensor> image = LoadBenchmarkImage("");
   if (!image.ok()) {
     std::cerr << image.status() << "\n";
@@ -103,13 +104,13 @@ int Run() {
 
   // In-process: the model alone, and the session layer (+ RLE encoding).
   absl::StatusOr<std::unique_ptr<ImageSession>> local =
-      ImageSession::Create(*model->workers.front().image, png, ImageSessionLimits{});
+      ImageSession::Create(image_model, png, ImageSessionLimits{});
   if (!local.ok()) {
     std::cerr << local.status() << "\n";
     return 1;
   }
   absl::StatusOr<std::vector<ImageFeatures>> features =
-      EmbedImages(*model->workers.front().image, absl::MakeConstSpan(&*image, 1));
+      EmbedImages(image_model, absl::MakeConstSpan(&*image, 1));
   // Through gRPC on loopback.
   ServerAppOptions options;
   options.grpc.address = "127.0.0.1:0";
@@ -149,11 +150,11 @@ int Run() {
     prompt.point_labels = at::tensor({1}, at::kInt);
     absl::Time t0 = absl::Now();
     absl::StatusOr<Prediction> p = PredictMasks(
-        *model->workers.front().image, {}, features->front(), prompt, PredictOptions{});
+        image_model, {}, features->front(), prompt, PredictOptions{});
     absl::Time t1 = absl::Now();
     SegmentInput in;
     in.points.push_back({x, y, 1});
-    absl::StatusOr<SegmentOutput> out = (*local)->Segment(*model->workers.front().image, in);
+    absl::StatusOr<SegmentOutput> out = (*local)->Segment(image_model, in);
     absl::Time t2 = absl::Now();
     if (!p.ok() || !out.ok()) {
       std::cerr << "in-process Segment failed\n";

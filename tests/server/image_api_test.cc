@@ -69,15 +69,15 @@ TEST_F(ImageApiTest, SegmentMatchesTheInProcessPredictor) {
   ASSERT_EQ(response.prompts(0).iou_scores_size(), 3);
 
   // The same click in-process.
-  const ServedModel& model = MicroModel();
+  const Sam2Model& model = *MicroImageModel();
   absl::StatusOr<std::vector<ImageFeatures>> features =
-      EmbedImages(*model.workers.front().image, absl::MakeConstSpan(&image->pixels, 1));
+      EmbedImages(model, absl::MakeConstSpan(&image->pixels, 1));
   ASSERT_TRUE(features.ok());
   ImagePromptInput prompt;
   prompt.point_coords = at::tensor({30.0f, 20.0f}).reshape({1, 2});
   prompt.point_labels = at::tensor({1}, at::kInt);
   absl::StatusOr<Prediction> expected = PredictMasks(
-      *model.workers.front().image, {}, features->front(), prompt, PredictOptions{});
+      model, {}, features->front(), prompt, PredictOptions{});
   ASSERT_TRUE(expected.ok());
   for (int c = 0; c < 3; ++c) {
     const v1::Mask& m = response.prompts(0).masks(c);
@@ -124,7 +124,7 @@ TEST_F(ImageApiTest, RefinesWithAPreviousResultAndReturnsLogits) {
   first.set_mask_format(v1::MASK_FORMAT_LOGITS);
   v1::SegmentResponse r1;
   ASSERT_TRUE(stub_->Segment(ContextWithDeadline().get(), first, &r1).ok());
-  const int low_res = 4 * MicroModel().workers.front().image->config().ImageEmbeddingSize();
+  const int low_res = 4 * MicroImageModel()->config().ImageEmbeddingSize();
   ASSERT_EQ(r1.prompts(0).masks(0).height(), low_res);
   EXPECT_EQ(r1.prompts(0).masks(0).logits().size(),
             static_cast<size_t>(low_res * low_res * 4));

@@ -803,7 +803,7 @@ TEST_F(LimitsTest, MaskInputsAreCheckedAgainstKeptResultsAndSizes) {
   ref->set_prompt_index(0);
   EXPECT_TRUE(Segment(by_ref).ok());
 
-  const int low_res = 4 * MicroModel().workers.front().image->config().ImageEmbeddingSize();
+  const int low_res = 4 * MicroImageModel()->config().ImageEmbeddingSize();
   v1::SegmentRequest by_data = Click(session.name());
   v1::Mask* logits = by_data.mutable_mask_input()->mutable_logits();
   logits->set_height(low_res);

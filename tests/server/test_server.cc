@@ -44,6 +44,10 @@ ServerAppOptions TestServerOptions() {
   return options;
 }
 
+const std::shared_ptr<const Sam2Model>& MicroImageModel() {
+  return MicroModel().workers.front().image;
+}
+
 ServedModel MicroModelAt(Precision precision, int workers) {
   ServedModel model = MicroModel();
   model.workers.assign(workers, model.workers.front());

@@ -29,6 +29,8 @@ inline constexpr char kMicroFixtureDir[] = "tests/fixtures/sam2.1-micro";
 // The micro model, loaded on first use (aborts the test binary if the
 // fixture is missing: nothing could run without it).
 const ServedModel& MicroModel();
+// Its image predictor (worker 0's).
+const std::shared_ptr<const Sam2Model>& MicroImageModel();
 // The micro model on `workers` CPU workers (sharing its weights) computing
 // at `precision`.
 ServedModel MicroModelAt(Precision precision, int workers = 1);
