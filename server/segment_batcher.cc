@@ -11,7 +11,7 @@
 namespace sam2 {
 
 SegmentBatcher::SegmentBatcher(
-    WorkerPool* pool, std::vector<std::shared_ptr<const Sam2Model>> models,
+    WorkerPool* pool, WorkerModels models,
     SessionStore* store, SegmentBatcherOptions options, StageObserver observe,
     std::function<void(int)> on_batch)
     : pool_(pool),
@@ -30,7 +30,7 @@ SegmentBatcher::SegmentBatcher(
 absl::Status SegmentBatcher::Submit(int worker, SegmentBatchCall call) {
   if (worker < 0 || worker >= static_cast<int>(queues_.size()) ||
       worker >= static_cast<int>(models_.size()) ||
-      models_[worker] == nullptr) {
+      models_[worker].image == nullptr) {
     return absl::InternalError(absl::StrCat("no worker ", worker));
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -164,7 +164,8 @@ void SegmentBatcher::RunBatch(int worker, std::vector<Pending> batch) {
   }
   const absl::Time compute_start = absl::Now();
   std::vector<absl::StatusOr<SegmentOutput>> results =
-      ImageSession::SegmentBatch(*models_[worker], sessions, inputs, observe_);
+      ImageSession::SegmentBatch(*models_[worker].image, sessions, inputs,
+                                 observe_);
   const absl::Duration compute = absl::Now() - compute_start;
   // The results may have changed the sessions' sizes; a budget overrun
   // evicts other idle sessions and never fails these calls.

@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "model/sam2_model.h"
+#include "server/worker_model.h"
 #include "server/worker_pool.h"
 #include "session/image_session.h"
 #include "session/session_store.h"
@@ -83,11 +84,11 @@ struct SegmentBatchCall {
 
 class SegmentBatcher {
  public:
-  // `models`: the image model each worker runs, by worker index (one per
-  // pool worker; a worker without one refuses calls). `on_batch` (may be
+  // `models`: what each worker runs, by worker index (one per pool worker;
+  // a worker without an image model refuses calls). `on_batch` (may be
   // empty) is told each batch's size.
   SegmentBatcher(WorkerPool* pool,
-                 std::vector<std::shared_ptr<const Sam2Model>> models,
+                 WorkerModels models,
                  SessionStore* store, SegmentBatcherOptions options,
                  StageObserver observe = {},
                  std::function<void(int)> on_batch = {});
@@ -121,7 +122,7 @@ class SegmentBatcher {
   void RunBatch(int worker, std::vector<Pending> batch);
 
   WorkerPool* const pool_;
-  const std::vector<std::shared_ptr<const Sam2Model>> models_;
+  const WorkerModels models_;
   SessionStore* const store_;
   const SegmentBatcherOptions options_;
   const StageObserver observe_;

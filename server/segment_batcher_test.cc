@@ -90,9 +90,11 @@ class SegmentBatcherTest : public ::testing::Test {
   }
 
   std::unique_ptr<SegmentBatcher> NewBatcher(SegmentBatcherOptions options) {
+    WorkerModel worker;
+    worker.image = *model_;
     return std::make_unique<SegmentBatcher>(
-        pool_.get(), std::vector<std::shared_ptr<const Sam2Model>>{*model_},
-        store_.get(), options, StageObserver(),
+        pool_.get(), WorkerModels{worker}, store_.get(), options,
+        StageObserver(),
         [this](int size) {
           std::lock_guard<std::mutex> lock(batches_mu_);
           batches_.push_back(size);

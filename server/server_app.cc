@@ -96,13 +96,6 @@ std::vector<std::string> WorkerLabels(const WorkerModels& workers) {
   return labels;
 }
 
-std::vector<std::shared_ptr<const Sam2Model>> ImageModels(
-    const WorkerModels& workers) {
-  std::vector<std::shared_ptr<const Sam2Model>> out;
-  for (const WorkerModel& w : workers) out.push_back(w.image);
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<ServedModel> BuildServedModel(
@@ -329,7 +322,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     batching.queue_capacity = options.queue_capacity;
     ServiceMetrics* metrics = app->metrics_.get();
     app->segment_batcher_ = std::make_unique<SegmentBatcher>(
-        pool, ImageModels(m.workers), store, batching, StageRecorder(metrics),
+        pool, m.workers, store, batching, StageRecorder(metrics),
         [metrics](int size) { metrics->RecordSegmentBatch(size); });
     service_options.segment_batcher = app->segment_batcher_.get();
   }

@@ -84,18 +84,7 @@ class Client {
   }
 
   grpc::Status CreateVideo(int frames, v1::VideoSession* session) {
-    auto ctx = ContextWithDeadline(300);
-    auto writer = stub_->CreateVideoSession(ctx.get(), session);
-    v1::CreateVideoSessionRequest request;
-    request.mutable_config();
-    bool ok = writer->Write(request);
-    for (const std::string& frame : RepeatedVideoFrames(frames)) {
-      if (!ok) break;
-      request.set_frame(frame);
-      ok = writer->Write(request);
-    }
-    writer->WritesDone();
-    return writer->Finish();
+    return CreateVideoFromFrames(*stub_, frames, session);
   }
 
   grpc::Status AddClick(const std::string& name, int64_t object_id,

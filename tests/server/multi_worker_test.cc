@@ -42,19 +42,9 @@ class MultiWorkerTest : public ::testing::Test {
   }
 
   std::string CreateVideo() {
-    auto ctx = ContextWithDeadline();
     v1::VideoSession session;
-    auto writer = stub_->CreateVideoSession(ctx.get(), &session);
-    v1::CreateVideoSessionRequest request;
-    request.mutable_config();
-    bool ok = writer->Write(request);
-    for (const std::string& frame : RepeatedVideoFrames(3)) {
-      request.set_frame(frame);
-      ok = ok && writer->Write(request);
-    }
-    writer->WritesDone();
-    grpc::Status s = writer->Finish();
-    EXPECT_TRUE(ok && s.ok()) << s.error_message();
+    grpc::Status s = CreateVideoFromFrames(*stub_, 3, &session);
+    EXPECT_TRUE(s.ok()) << s.error_message();
     return session.name();
   }
 

@@ -118,6 +118,23 @@ std::vector<std::string> RepeatedVideoFrames(int n) {
   return out;
 }
 
+grpc::Status CreateVideoFromFrames(v1::Sam2Service::Stub& stub, int frames,
+                                   v1::VideoSession* session,
+                                   double deadline_seconds) {
+  auto ctx = ContextWithDeadline(deadline_seconds);
+  auto writer = stub.CreateVideoSession(ctx.get(), session);
+  v1::CreateVideoSessionRequest request;
+  request.mutable_config();
+  bool ok = writer->Write(request);
+  for (const std::string& frame : RepeatedVideoFrames(frames)) {
+    if (!ok) break;
+    request.set_frame(frame);
+    ok = writer->Write(request);
+  }
+  writer->WritesDone();
+  return writer->Finish();
+}
+
 int64_t MetricSum(ServerApp& app, const std::string& prefix) {
   const std::string text = app.metrics().Render();
   int64_t sum = 0;

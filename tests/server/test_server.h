@@ -64,6 +64,12 @@ std::vector<std::string> MicroVideoFrames();
 // `n` encoded frames: the fixture's 8 frames, repeated.
 std::vector<std::string> RepeatedVideoFrames(int n);
 
+// CreateVideoSession streaming the default config, then RepeatedVideoFrames(
+// frames), within `deadline_seconds`.
+grpc::Status CreateVideoFromFrames(v1::Sam2Service::Stub& stub, int frames,
+                                   v1::VideoSession* session,
+                                   double deadline_seconds = 300);
+
 // Sum of the samples in the server's /metrics text whose line starts with
 // `prefix` (a metric name, or a name with its first labels, e.g.
 // `sam2_requests_total{method="X"`).
