@@ -73,7 +73,7 @@ at::Tensor ProjectedValueAttention(const at::Tensor& q, const at::Tensor& k,
           const int64_t cols = std::min(kProjectedValueKeyBlock, nk - k0);
           at::Tensor scores = at::mm(query, kc[b][h].narrow(0, k0, cols).t());
           const at::Tensor new_max =
-              at::maximum(row_max, std::get<0>(scores.max(1, true)));
+              at::maximum(row_max, scores.amax(1, true));
           scores.sub_(new_max).exp_();
           // exp(old max - new max) rescales what earlier key blocks summed
           // (0 on the first block, whose old max is -inf).

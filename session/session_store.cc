@@ -127,8 +127,9 @@ bool SessionStore::RemoveLocked(const std::string& id, Tombstone tombstone,
   }
   const int kind = KindIndex(session.kind());
   bytes_held_ -= it->second.bytes;
-  worker_bytes_[it->second.worker] -= it->second.bytes;
-  --worker_sessions_[it->second.worker];
+  WorkerUsage& on_worker = workers_[it->second.worker];
+  on_worker.bytes -= it->second.bytes;
+  --on_worker.sessions;
   auto owner = tenants_.find(it->second.tenant);
   if (owner != tenants_.end()) {
     owner->second.bytes -= it->second.bytes;
@@ -315,13 +316,17 @@ absl::StatusOr<std::string> SessionStore::Insert(
     return !cap_holds(n) || !budget_holds(held) ||
            (!worker_holds(on_worker) && c.worker == worker);
   };
+  // Whether `n` sessions holding `held` bytes, `on_worker` of them on
+  // this session's worker, leave room for it.
+  const auto fits = [&](int64_t n, int64_t held, int64_t on_worker) {
+    return cap_holds(n) && budget_holds(held) && worker_holds(on_worker);
+  };
   const auto worker_held = [&] {
-    auto it = worker_bytes_.find(worker);
-    return it == worker_bytes_.end() ? int64_t{0} : it->second;
+    auto it = workers_.find(worker);
+    return it == workers_.end() ? int64_t{0} : it->second.bytes;
   };
   int64_t count = static_cast<int64_t>(sessions_.size());
-  if (!cap_holds(count) || !budget_holds(bytes_held_) ||
-      !worker_holds(worker_held())) {
+  if (!fits(count, bytes_held_, worker_held())) {
     const std::vector<Candidate> order = EvictionOrderLocked(nullptr);
     // Plan on a copy of the numbers: evicting sessions and failing anyway
     // would destroy other clients' work for nothing.
@@ -329,17 +334,13 @@ absl::StatusOr<std::string> SessionStore::Insert(
     int64_t plan_held = bytes_held_;
     int64_t plan_worker = worker_held();
     for (const Candidate& c : order) {
-      if (cap_holds(plan_count) && budget_holds(plan_held) &&
-          worker_holds(plan_worker)) {
-        break;
-      }
+      if (fits(plan_count, plan_held, plan_worker)) break;
       if (!helps(c, plan_count, plan_held, plan_worker)) continue;
       --plan_count;
       plan_held -= c.bytes;
       if (c.worker == worker) plan_worker -= c.bytes;
     }
-    if (!cap_holds(plan_count) || !budget_holds(plan_held) ||
-        !worker_holds(plan_worker)) {
+    if (!fits(plan_count, plan_held, plan_worker)) {
       std::vector<std::string> exceeded;
       if (!cap_holds(plan_count)) {
         exceeded.push_back(absl::StrCat("session cap of ", options_.max_sessions,
@@ -360,10 +361,7 @@ absl::StatusOr<std::string> SessionStore::Insert(
       return absl::ResourceExhaustedError(absl::StrJoin(exceeded, "; "));
     }
     for (const Candidate& c : order) {
-      if (cap_holds(count) && budget_holds(bytes_held_) &&
-          worker_holds(worker_held())) {
-        break;
-      }
+      if (fits(count, bytes_held_, worker_held())) break;
       if (!helps(c, count, bytes_held_, worker_held())) continue;
       const Tombstone tombstone{RemovalReason::kEvicted, !cap_holds(count), ""};
       if (RemoveLocked(c.id, tombstone, /*force=*/false, absl::InfiniteFuture(),
@@ -372,8 +370,7 @@ absl::StatusOr<std::string> SessionStore::Insert(
       }
     }
     // Only a session turning busy between planning and evicting gets here.
-    if (!cap_holds(count) || !budget_holds(bytes_held_) ||
-        !worker_holds(worker_held())) {
+    if (!fits(count, bytes_held_, worker_held())) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "session cap of ", options_.max_sessions, " or memory budget of ",
           FormatBytes(options_.max_bytes),
@@ -394,8 +391,9 @@ absl::StatusOr<std::string> SessionStore::Insert(
   session->Attach(id, worker, now, clock_, owner.tenant);
   ++live_[KindIndex(session->kind())];
   bytes_held_ += bytes;
-  worker_bytes_[worker] += bytes;
-  ++worker_sessions_[worker];
+  WorkerUsage& on_worker = workers_[worker];
+  on_worker.bytes += bytes;
+  ++on_worker.sessions;
   TenantState& usage = tenants_[owner.tenant];
   ++usage.sessions;
   usage.bytes += bytes;
@@ -469,7 +467,8 @@ absl::Status SessionStore::UpdateBytes(absl::string_view id) {
   }
   bytes_held_ += bytes - it->second.bytes;
   const int worker = it->second.worker;
-  worker_bytes_[worker] += bytes - it->second.bytes;
+  int64_t& worker_bytes = workers_[worker].bytes;
+  worker_bytes += bytes - it->second.bytes;
   const std::string tenant = it->second.tenant;
   TenantState& usage = tenants_[tenant];
   usage.bytes += bytes - it->second.bytes;
@@ -508,19 +507,19 @@ absl::Status SessionStore::UpdateBytes(absl::string_view id) {
     }
   }
   const int64_t worker_budget = WorkerBudget(worker);
-  if (worker_budget == 0 || worker_bytes_[worker] <= worker_budget) {
+  if (worker_budget == 0 || worker_bytes <= worker_budget) {
     return absl::OkStatus();
   }
   for (const Candidate& c :
        EvictionOrderLocked(session.get(), nullptr, worker)) {
-    if (worker_bytes_[worker] <= worker_budget) break;
+    if (worker_bytes <= worker_budget) break;
     RemoveLocked(c.id, Tombstone{RemovalReason::kEvicted, false, ""},
                  /*force=*/false, absl::InfiniteFuture(), &graveyard);
   }
-  if (worker_bytes_[worker] <= worker_budget) return absl::OkStatus();
+  if (worker_bytes <= worker_budget) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat(
       "memory budget of worker ", worker, ": ",
-      FormatBytes(worker_bytes_[worker]), " held > ",
+      FormatBytes(worker_bytes), " held > ",
       FormatBytes(worker_budget), " after evicting its idle sessions (session ",
       id, " holds ", FormatBytes(bytes), ")"));
 }
@@ -556,11 +555,9 @@ SessionStoreStats SessionStore::Stats() const {
     stats.sessions_by_worker[static_cast<int>(w)] = 0;
     stats.bytes_by_worker[static_cast<int>(w)] = 0;
   }
-  for (const auto& [worker, n] : worker_sessions_) {
-    stats.sessions_by_worker[worker] = n;
-  }
-  for (const auto& [worker, bytes] : worker_bytes_) {
-    stats.bytes_by_worker[worker] = bytes;
+  for (const auto& [worker, usage] : workers_) {
+    stats.sessions_by_worker[worker] = usage.sessions;
+    stats.bytes_by_worker[worker] = usage.bytes;
   }
   for (SessionKind kind : {SessionKind::kImage, SessionKind::kVideo}) {
     for (int r = 0; r < kNumRemovalReasons; ++r) {
@@ -576,8 +573,8 @@ SessionStoreStats SessionStore::Stats() const {
 std::vector<int64_t> SessionStore::SessionsPerWorker(int num_workers) const {
   std::vector<int64_t> out(std::max(num_workers, 0), 0);
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [worker, n] : worker_sessions_) {
-    if (worker >= 0 && worker < num_workers) out[worker] = n;
+  for (const auto& [worker, usage] : workers_) {
+    if (worker >= 0 && worker < num_workers) out[worker] = usage.sessions;
   }
   return out;
 }

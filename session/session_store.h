@@ -318,8 +318,11 @@ class SessionStore {
   int64_t bytes_held_ ABSL_GUARDED_BY(mu_) = 0;
   // Live sessions and cached bytes by worker (entries may drop to 0, never
   // removed).
-  std::map<int, int64_t> worker_sessions_ ABSL_GUARDED_BY(mu_);
-  std::map<int, int64_t> worker_bytes_ ABSL_GUARDED_BY(mu_);
+  struct WorkerUsage {
+    int64_t sessions = 0;
+    int64_t bytes = 0;
+  };
+  std::map<int, WorkerUsage> workers_ ABSL_GUARDED_BY(mu_);
   int64_t live_[2] ABSL_GUARDED_BY(mu_) = {0, 0};  // by SessionKind
   // Tenants with live sessions.
   absl::flat_hash_map<std::string, TenantState> tenants_ ABSL_GUARDED_BY(mu_);
