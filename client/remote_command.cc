@@ -574,6 +574,10 @@ absl::Status RemoteInfo(const CliArgs& args, std::ostream& out,
           << (worker.memory_total_bytes() >> 20)
           << " MiB free after the weights)";
     }
+    out << absl::StrFormat(", relative speed %.3g", worker.relative_speed());
+    if (worker.encoder_ms() > 0) {
+      out << absl::StrFormat(" (image encoder %.1f ms)", worker.encoder_ms());
+    }
     out << "\n";
   }
   if (info->meaningless_masks() || !info->warning().empty()) {

@@ -325,6 +325,7 @@ TEST_F(RemoteCommandTest, Info) {
   EXPECT_NE(r.out.find("worker 0: cpu, float32, sessions up to "),
             std::string::npos)
       << r.out;
+  EXPECT_NE(r.out.find(" MiB, relative speed 1\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(server_->app().info().instance_id()), std::string::npos);
 }
 

@@ -27,7 +27,18 @@ namespace sam2 {
 namespace {
 
 #ifdef SAM2_WITH_CUDA
+constexpr int kCudaDevAttrMultiProcessorCount = 16;
 constexpr int kCudaDevAttrComputeCapabilityMajor = 75;
+constexpr int kCudaDevAttrComputeCapabilityMinor = 76;
+
+// A device attribute, or -1 when the runtime cannot say.
+int CudaAttribute(c10::Device device, int attribute) {
+  int value = 0;
+  if (cudaDeviceGetAttribute(&value, attribute, device.index()) != 0) {
+    return -1;
+  }
+  return value;
+}
 #endif
 
 absl::StatusOr<c10::Device> ParseListedDevice(absl::string_view item,
@@ -107,14 +118,25 @@ std::string DeviceName(c10::Device device) { return device.str(); }
 int CudaComputeCapabilityMajor(c10::Device device) {
   if (!device.is_cuda()) return 0;
 #ifdef SAM2_WITH_CUDA
-  int major = 0;
-  if (cudaDeviceGetAttribute(&major, kCudaDevAttrComputeCapabilityMajor,
-                             device.index()) != 0) {
-    return 0;
-  }
-  return major;
+  return std::max(0,
+                  CudaAttribute(device, kCudaDevAttrComputeCapabilityMajor));
 #else
   return 0;
+#endif
+}
+
+std::string DeviceKind(c10::Device device) {
+  if (!device.is_cuda()) return "cpu";
+#ifdef SAM2_WITH_CUDA
+  const int major = CudaAttribute(device, kCudaDevAttrComputeCapabilityMajor);
+  const int minor = CudaAttribute(device, kCudaDevAttrComputeCapabilityMinor);
+  const int sms = CudaAttribute(device, kCudaDevAttrMultiProcessorCount);
+  absl::StatusOr<DeviceMemory> memory = QueryDeviceMemory(device);
+  if (major < 0 || minor < 0 || sms < 0 || !memory.ok()) return "cuda";
+  return absl::StrCat("cuda sm_", major, ".", minor, ", ", sms, " SMs, ",
+                      memory->total_bytes >> 30, " GiB");
+#else
+  return "cuda";
 #endif
 }
 
@@ -165,6 +187,18 @@ at::Tensor ToDevice(const at::Tensor& t, c10::Device device) {
     return t.pin_memory().to(device, /*non_blocking=*/true);
   }
   return t.to(device);
+}
+
+absl::Status SyncDevice(c10::Device device) {
+  if (device.is_cpu()) return absl::OkStatus();
+  try {
+    c10::impl::getDeviceGuardImpl(device.type())
+        ->synchronizeDevice(device.index());
+  } catch (const c10::Error& e) {
+    return TorchError(absl::StrCat("waiting for ", DeviceName(device), ": "),
+                      e);
+  }
+  return absl::OkStatus();
 }
 
 void UseDeviceOnThisThread(c10::Device device, Precision precision) {

@@ -60,6 +60,13 @@ std::string DeviceName(c10::Device device);
 // say.
 int CudaComputeCapabilityMajor(c10::Device device);
 
+// What kind of device `device` is, to tell apart workers that may run at
+// different speeds: "cpu", or for a GPU its compute capability,
+// multiprocessor count and memory ("cuda sm_9.0, 132 SMs, 139 GiB"), the
+// same for two GPUs of one model; "cuda" alone when the runtime cannot say
+// (a CPU-only build).
+std::string DeviceKind(c10::Device device);
+
 // The precision a device runs at for a --precision choice: on the CPU as
 // ResolvePrecision with the CPU's bf16 instructions; on a GPU, auto is
 // bfloat16 from compute capability 8 (native bf16 tensor cores; the
@@ -86,6 +93,11 @@ int64_t DeviceStateBudget(int64_t configured, const DeviceMemory& memory,
 // The host tensor `t` on `device`: itself when already there; for a CUDA
 // device copied through pinned memory (one DMA, no pageable bounce).
 at::Tensor ToDevice(const at::Tensor& t, c10::Device device);
+
+// Waits until the device has finished the work queued so far, so a timer
+// read after it measures the work, not its launch (a no-op on the CPU). An
+// error the device reports (a failed kernel) comes back as a Status.
+absl::Status SyncDevice(c10::Device device);
 
 // Makes `device` the calling thread's current device and applies the
 // precision there (CPU: UseCpuPrecisionOnThisThread; CUDA: bfloat16

@@ -63,6 +63,13 @@ TEST(DeviceTest, CpuPrecisionFollowsTheCpu) {
             ResolvePrecision(PrecisionChoice::kAuto, CpuHasBf16Instructions()));
 }
 
+TEST(DeviceTest, DeviceKindTellsTheCpuFromGpus) {
+  EXPECT_EQ(DeviceKind(c10::Device(c10::kCPU)), "cpu");
+  // A GPU's kind starts with "cuda" whatever the build can say of it (no
+  // GPU here: "cuda" alone, never an error).
+  EXPECT_TRUE(absl::StartsWith(DeviceKind(c10::Device(c10::kCUDA, 0)), "cuda"));
+}
+
 TEST(DeviceTest, StateBudgetIsAShareOfFreeMemory) {
   const DeviceMemory h100{70LL << 30, 80LL << 30};
   EXPECT_EQ(DeviceStateBudget(8LL << 30, h100, 0.8), 8LL << 30);

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "server/worker_call.h"
 #include "absl/time/clock.h"
 #include "model/device.h"
@@ -22,50 +23,76 @@
 #include "model/video_frames.h"
 #include "server/tls_credentials.h"
 #include "server/web_ui.h"
+#include "server/worker_warm_up.h"
 #include "session/session_id.h"
 
 namespace sam2 {
 namespace {
 
 constexpr char kVersion[] = "0.1.0";
+// Timed encoder runs per worker when placement measures the workers' speeds;
+// the fastest counts (they run before the warm-up, so the first pays for
+// allocations and, on a GPU, kernel choices).
+constexpr int kEncoderTimingRuns = 3;
 constexpr char kMeaninglessWarning[] =
     "THIS SERVER RUNS THE BUNDLED TEST MODEL WITH RANDOM WEIGHTS: ITS MASKS "
     "ARE MEANINGLESS. Start it with --checkpoint=<an official SAM 2 / 2.1 "
     "checkpoint> (scripts/download_checkpoints.sh fetches them).";
 
-// Runs every model path once (image embed + decode, video init + prompt +
-// one tracked frame) on a small synthetic input, so the first client does
-// not pay for first-call allocations.
-absl::Status WarmUp(const WorkerModel& model) {
-  const at::Tensor rgb =
-      at::arange(64 * 48 * 3, at::kLong).remainder(251).to(at::kByte)
-          .reshape({48, 64, 3})
-          .contiguous();
-  absl::StatusOr<std::vector<ImageFeatures>> features =
-      EmbedImages(*model.image, absl::MakeConstSpan(&rgb, 1));
-  if (!features.ok()) return features.status();
-  ImagePromptInput prompt;
-  prompt.point_coords = at::tensor({32.0f, 24.0f}).reshape({1, 2});
-  prompt.point_labels = at::tensor({1}, at::kInt);
-  absl::StatusOr<Prediction> prediction =
-      PredictMasks(*model.image, ImagePredictorOptions{}, features->front(),
-                   prompt, PredictOptions{});
-  if (!prediction.ok()) return prediction.status();
-
-  auto source = std::make_unique<InMemoryFrameSource>();
-  for (int i = 0; i < 2; ++i) {
-    absl::StatusOr<int64_t> appended = source->AppendFrame(rgb);
-    if (!appended.ok()) return appended.status();
+// Sets the pool's worker speeds for placement (server/worker_speed.h),
+// timing the image encoder on every worker when `choice` asks for it, and
+// reports them in `info` (indexed like the workers).
+absl::Status WeighWorkers(const WorkerModels& workers,
+                          const WorkerSpeedsChoice& choice, WorkerPool& pool,
+                          std::vector<v1::WorkerInfo>& info) {
+  std::vector<double> speeds(workers.size(), 1.0);
+  std::vector<absl::Duration> encoder(workers.size(), absl::ZeroDuration());
+  std::vector<std::string> kinds;
+  for (const WorkerModel& w : workers) kinds.push_back(DeviceKind(w.device));
+  if (choice.mode == WorkerSpeedsChoice::Mode::kGiven) {
+    speeds = choice.given;
+  } else if (ShouldMeasureWorkerSpeeds(choice, kinds)) {
+    for (size_t w = 0; w < workers.size(); ++w) {
+      const WorkerModel* worker = &workers[w];
+      absl::Duration* out = &encoder[w];
+      const absl::Status timed = RunOnWorker(
+          pool, static_cast<int>(w), absl::InfiniteFuture(),
+          [worker, out]() -> absl::Status {
+            absl::StatusOr<absl::Duration> t =
+                TimeImageEncoder(*worker, kEncoderTimingRuns);
+            if (!t.ok()) return t.status();
+            *out = *t;
+            return absl::OkStatus();
+          });
+      if (!timed.ok()) {
+        return absl::Status(
+            timed.code(), absl::StrCat("timing the encoder on ",
+                                       DeviceName(worker->device), ": ",
+                                       timed.message()));
+      }
+    }
+    speeds = RelativeSpeeds(encoder);
   }
-  absl::StatusOr<std::unique_ptr<VideoInferenceState>> state =
-      model.video->InitState(std::move(source));
-  if (!state.ok()) return state.status();
-  absl::StatusOr<VideoFrameMasks> added = model.video->AddNewPointsOrBox(
-      **state, 0, 1, prompt.point_coords, prompt.point_labels, at::Tensor());
-  if (!added.ok()) return added.status();
-  return model.video->PropagateInVideo(
-      **state, PropagateOptions{},
-      [](const VideoFrameMasks&) { return absl::OkStatus(); });
+  if (absl::Status s = pool.SetWorkerSpeeds(speeds); !s.ok()) return s;
+  // Reported relative to the fastest, whatever scale a given list used.
+  const double fastest = *std::max_element(speeds.begin(), speeds.end());
+  for (size_t w = 0; w < workers.size(); ++w) {
+    info[w].set_relative_speed(speeds[w] / fastest);
+    info[w].set_encoder_ms(absl::ToDoubleMilliseconds(encoder[w]));
+    if (workers.size() > 1) {
+      const std::string name = DeviceName(workers[w].device);
+      std::cerr << absl::StrFormat(
+          "sam2_server: worker %d (%s): relative speed %.3g", w,
+          kinds[w] == name ? name : absl::StrCat(name, ", ", kinds[w]),
+          info[w].relative_speed());
+      if (encoder[w] > absl::ZeroDuration()) {
+        std::cerr << absl::StrFormat(" (image encoder %.1f ms)",
+                                     info[w].encoder_ms());
+      }
+      std::cerr << "\n";
+    }
+  }
+  return absl::OkStatus();
 }
 
 void FillLimits(const ServerAppOptions& o, v1::Limits* out) {
@@ -154,6 +181,13 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     }
   }
   if (absl::Status s = ValidateTlsConfig(options.tls); !s.ok()) return s;
+  if (options.worker_speeds.mode == WorkerSpeedsChoice::Mode::kGiven &&
+      options.worker_speeds.given.size() != model.workers.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "worker speeds: ", options.worker_speeds.given.size(), " given for ",
+        model.workers.size(), " worker",
+        model.workers.size() == 1 ? "" : "s"));
+  }
   // Each worker's sessions live on its device: a GPU's budget is also
   // bounded by what it has free after the weights.
   std::vector<v1::WorkerInfo> worker_info;
@@ -244,6 +278,12 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   // Deadlines are gRPC's, in real time: the pool reads the real clock even
   // when a test injects a fake one for session expiry.
   app->pool_ = std::make_unique<WorkerPool>(pool_options, RealClock());
+  // Before anything listens: GetServerInfo reports the speeds.
+  if (absl::Status s = WeighWorkers(m.workers, options.worker_speeds,
+                                    *app->pool_, worker_info);
+      !s.ok()) {
+    return s;
+  }
 
   SessionStore* store = app->store_.get();
   WorkerPool* pool = app->pool_.get();
@@ -418,7 +458,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     const WorkerModel* worker = &m.workers[w];
     const absl::Status warm =
         RunOnWorker(*pool, w, absl::InfiniteFuture(),
-                    [worker] { return WarmUp(*worker); }, nullptr);
+                    [worker] { return WarmUpWorker(*worker); }, nullptr);
     if (!warm.ok()) {
       return absl::Status(
           warm.code(), absl::StrCat("warm-up failed on ",

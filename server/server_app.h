@@ -4,8 +4,9 @@
 // /healthz) — so the binary's main() and the in-process tests start exactly
 // the same thing.
 //
-// Start order: the model is loaded (BuildServedModel) before anything
-// listens; the gRPC server starts NOT_SERVING, a warm-up runs every model
+// Start order: the model is loaded (BuildServedModel) and, when placement
+// needs them, the workers' speeds timed (server/worker_speed.h) before
+// anything listens; the gRPC server starts NOT_SERVING, a warm-up runs every model
 // path once on the workers (first calls allocate and pick kernels), and only
 // then does health say SERVING. Drain(grace) is the SIGTERM path: health
 // NOT_SERVING and no new sessions (UNAVAILABLE) at once; existing sessions
@@ -41,6 +42,7 @@
 #include "server/tenant_in_flight.h"
 #include "server/tls_config.h"
 #include "server/worker_model.h"
+#include "server/worker_speed.h"
 #include "server/worker_pool.h"
 #include "session/clock.h"
 #include "session/session_reaper.h"
@@ -99,6 +101,10 @@ struct ServerAppOptions {
   // device's free memory (after the weights); see DeviceStateBudget. Sets
   // sessions.worker_max_bytes.
   double device_memory_fraction = kDefaultDeviceMemoryFraction;
+  // How placement weighs the workers (server/worker_speed.h): by default
+  // measured at start when they run on different kinds of device. A given
+  // list needs one value per worker.
+  WorkerSpeedsChoice worker_speeds;
   // Image features kept by content hash beside the sessions (0: none); see
   // session/embedding_cache.h.
   int64_t embedding_cache_bytes = kDefaultEmbeddingCacheBytes;

@@ -44,6 +44,7 @@
 #include "server/protobuf_log_limit.h"
 #include "server/segment_batcher.h"
 #include "server/server_app.h"
+#include "server/worker_speed.h"
 #include "server/thread_stacks.h"
 #include "server/tls_config.h"
 
@@ -157,7 +158,14 @@ ABSL_FLAG(std::string, device, "auto",
           "GPU, else the CPU), cpu, cuda (every visible GPU), or a list such "
           "as cuda:0,cuda:1 or cuda,cpu (a CPU worker beside the GPUs). Each "
           "session stays on the worker that created it; new sessions go to "
-          "the worker with the fewest.");
+          "the least loaded worker for its speed (--worker_speeds).");
+ABSL_FLAG(std::string, worker_speeds, "auto",
+          "How placement weighs the workers: auto (time the image encoder on "
+          "each worker at start when they run on different kinds of device, "
+          "such as a GPU and the CPU; else equal), measure (always time "
+          "them), equal, or one relative speed per worker such as 4,4,1. A "
+          "worker of speed 4 takes four new sessions for each one a worker "
+          "of speed 1 takes.");
 ABSL_FLAG(double, device_memory_fraction, sam2::kDefaultDeviceMemoryFraction,
           "On a GPU, the share of its free memory (after the weights) that "
           "sessions may hold, besides --session_memory_mb.");
@@ -268,6 +276,20 @@ int main(int argc, char** argv) {
               << absl::StrJoin(names, ", ") << " (" << gpus << " CUDA device"
               << (gpus == 1 ? "" : "s") << " visible)\n";
   }
+  absl::StatusOr<sam2::WorkerSpeedsChoice> worker_speeds =
+      sam2::ParseWorkerSpeeds(absl::GetFlag(FLAGS_worker_speeds));
+  if (worker_speeds.ok() &&
+      worker_speeds->mode == sam2::WorkerSpeedsChoice::Mode::kGiven &&
+      worker_speeds->given.size() != devices.size()) {
+    worker_speeds = absl::InvalidArgumentError(absl::StrCat(
+        worker_speeds->given.size(), " speeds for ", devices.size(),
+        " worker", devices.size() == 1 ? "" : "s"));
+  }
+  if (!worker_speeds.ok()) {
+    std::cerr << "sam2_server: --worker_speeds: "
+              << worker_speeds.status().message() << "\n";
+    return 2;
+  }
   absl::StatusOr<sam2::PrecisionChoice> precision_choice =
       sam2::ParsePrecisionChoice(absl::GetFlag(FLAGS_precision));
   if (!precision_choice.ok()) {
@@ -311,6 +333,7 @@ int main(int argc, char** argv) {
   options.sessions.max_sessions = absl::GetFlag(FLAGS_max_sessions);
   options.sessions.max_bytes = absl::GetFlag(FLAGS_session_memory_mb) << 20;
   options.device_memory_fraction = absl::GetFlag(FLAGS_device_memory_fraction);
+  options.worker_speeds = *worker_speeds;
   options.sessions.idle_ttl = absl::GetFlag(FLAGS_idle_ttl);
   options.embedding_cache_bytes = absl::GetFlag(FLAGS_embedding_cache_mb) << 20;
   options.sessions.absolute_ttl = absl::GetFlag(FLAGS_absolute_ttl);

@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -29,6 +30,7 @@ WorkerPool::WorkerPool(WorkerPoolOptions options, Clock* clock)
   workers_.reserve(n);
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>());
+    speeds_.push_back(1.0);
     workers_.back()->index = i;
   }
   for (auto& worker : workers_) {
@@ -130,20 +132,48 @@ void WorkerPool::Call(Worker* w, Entry entry, const absl::Status& status,
 }
 
 int WorkerPool::PickWorker(absl::Span<const int64_t> sessions) const {
-  const auto sessions_on = [&](int w) {
-    return w < static_cast<int>(sessions.size()) ? sessions[w] : int64_t{0};
+  const std::vector<double> speeds = worker_speeds();
+  // Load with the new session placed: sessions per unit of speed.
+  const auto load_on = [&](int w) {
+    const int64_t n =
+        w < static_cast<int>(sessions.size()) ? sessions[w] : int64_t{0};
+    return static_cast<double>(n + 1) / speeds[w];
   };
   int best = 0;
+  double best_load = load_on(0);
   int64_t best_depth = QueueDepth(0);
   for (int i = 1; i < num_workers(); ++i) {
+    const double load = load_on(i);
     const int64_t depth = QueueDepth(i);
-    if (sessions_on(i) < sessions_on(best) ||
-        (sessions_on(i) == sessions_on(best) && depth < best_depth)) {
+    if (load < best_load || (load == best_load && depth < best_depth)) {
       best = i;
+      best_load = load;
       best_depth = depth;
     }
   }
   return best;
+}
+
+absl::Status WorkerPool::SetWorkerSpeeds(std::vector<double> speeds) {
+  if (static_cast<int>(speeds.size()) != num_workers()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(speeds.size(), " worker speeds for ", num_workers(),
+                     " workers"));
+  }
+  for (double s : speeds) {
+    if (!std::isfinite(s) || s <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("worker speed ", s, ": must be a positive number"));
+    }
+  }
+  std::lock_guard<std::mutex> lock(speeds_mu_);
+  speeds_ = std::move(speeds);
+  return absl::OkStatus();
+}
+
+std::vector<double> WorkerPool::worker_speeds() const {
+  std::lock_guard<std::mutex> lock(speeds_mu_);
+  return speeds_;
 }
 
 int64_t WorkerPool::QueueDepth(int worker) const {

@@ -4,8 +4,8 @@
 // DESIGN.md "Workers": the CPU is one device and each GPU another; a session
 // is pinned to one worker for its life (its tensors live on that device), so
 // callers pick a worker once (PickWorker, given how many live sessions each
-// worker holds — the session store counts them) and submit all of the
-// session's work to it. Admission control is at the queue: a full queue
+// worker holds — the session store counts them — and how fast each worker
+// is) and submit all of the session's work to it. Admission control is at the queue: a full queue
 // refuses new work at once with RESOURCE_EXHAUSTED rather than letting
 // latency grow without bound, and work whose deadline passed while it waited
 // is never started.
@@ -103,10 +103,18 @@ class WorkerPool {
                       bool continuation = false);
 
   // The worker a new session should use, given the live sessions pinned to
-  // each worker (`sessions[w]`; missing entries count as 0): fewest
-  // sessions; ties go to the lowest queue depth, then the lowest index.
-  // Advisory: sessions created concurrently may pick the same worker.
+  // each worker (`sessions[w]`; missing entries count as 0): the one whose
+  // load with the new session, (sessions + 1) / speed, is least — with equal
+  // speeds, the fewest sessions; ties go to the lowest queue depth, then the
+  // lowest index. Advisory: sessions created concurrently may pick the same
+  // worker.
   int PickWorker(absl::Span<const int64_t> sessions = {}) const;
+
+  // Relative speeds of the workers for PickWorker (a worker of speed 4 takes
+  // four sessions for each one a worker of speed 1 takes); all 1 until set.
+  // INVALID_ARGUMENT unless there is one finite, positive value per worker.
+  absl::Status SetWorkerSpeeds(std::vector<double> speeds);
+  std::vector<double> worker_speeds() const;
 
   int num_workers() const { return static_cast<int>(workers_.size()); }
   int queue_capacity() const { return queue_capacity_; }
@@ -157,6 +165,9 @@ class WorkerPool {
   const std::function<void(int)> on_worker_start_;
   // Fixed at construction; Worker holds a mutex, hence the indirection.
   std::vector<std::unique_ptr<Worker>> workers_;
+
+  mutable std::mutex speeds_mu_;
+  std::vector<double> speeds_ ABSL_GUARDED_BY(speeds_mu_);
 
   // Serialises Shutdown() so a second caller waits for the joins.
   std::mutex shutdown_mu_;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <condition_variable>
 #include <memory>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -434,6 +435,44 @@ TEST(WorkerPoolTest, PickWorkerPrefersFewestSessionsThenShorterQueue) {
   EXPECT_EQ(pool.PickWorker(), 1);  // Depths 2, 1, 1.
   // Sessions outrank depth.
   EXPECT_EQ(pool.PickWorker({0, 1, 1}), 0);
+}
+
+TEST(WorkerPoolTest, PickWorkerWeighsSessionsBySpeed) {
+  WorkerPool pool(Options(2, 64));
+  EXPECT_EQ(pool.worker_speeds(), (std::vector<double>{1.0, 1.0}));
+  ASSERT_TRUE(pool.SetWorkerSpeeds({1.0, 0.25}).ok());
+  EXPECT_EQ(pool.worker_speeds(), (std::vector<double>{1.0, 0.25}));
+  // Placing sessions one by one: the fast worker takes four of every five.
+  std::vector<int64_t> sessions = {0, 0};
+  std::vector<int> picks;
+  for (int i = 0; i < 10; ++i) {
+    const int w = pool.PickWorker(sessions);
+    picks.push_back(w);
+    ++sessions[w];
+  }
+  // Loads (n + 1) / speed: 1 vs 4, 2 vs 4, 3 vs 4, 4 vs 4 (tie: index),
+  // 5 vs 4, then 5 vs 8 ...
+  EXPECT_EQ(picks, (std::vector<int>{0, 0, 0, 0, 1, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(sessions, (std::vector<int64_t>{8, 2}));
+
+  // Equal speeds again: fewest sessions.
+  ASSERT_TRUE(pool.SetWorkerSpeeds({2.0, 2.0}).ok());
+  EXPECT_EQ(pool.PickWorker({3, 2}), 1);
+}
+
+TEST(WorkerPoolTest, SetWorkerSpeedsRefusesAWrongCountOrValue) {
+  WorkerPool pool(Options(2, 64));
+  EXPECT_EQ(pool.SetWorkerSpeeds({1.0}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(pool.SetWorkerSpeeds({1.0, 0.0}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(pool.SetWorkerSpeeds({1.0, -2.0}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      pool.SetWorkerSpeeds({1.0, std::numeric_limits<double>::infinity()})
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(pool.worker_speeds(), (std::vector<double>{1.0, 1.0}));
 }
 
 TEST(WorkerPoolTest, OnWorkerStartRunsOnEachWorkerThreadBeforeTasks) {

@@ -1,5 +1,3 @@
-#include <c10/core/impl/DeviceGuardImplInterface.h>
-
 #include "tests/benchmarks/benchmark_model.h"
 
 #include <ATen/ATen.h>
@@ -65,11 +63,6 @@ absl::StatusOr<Precision> UseBenchmarkPrecision(const std::string& flag,
   const Precision precision = ResolveDevicePrecision(*choice, device);
   UseDeviceOnThisThread(device, precision);
   return precision;
-}
-
-void SyncDevice(c10::Device device) {
-  if (device.is_cpu()) return;
-  c10::impl::getDeviceGuardImpl(device.type())->synchronizeDevice(device.index());
 }
 
 }  // namespace sam2

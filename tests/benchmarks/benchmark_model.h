@@ -43,9 +43,6 @@ absl::StatusOr<c10::Device> BenchmarkDevice(const std::string& flag);
 absl::StatusOr<Precision> UseBenchmarkPrecision(
     const std::string& flag, c10::Device device = c10::Device(c10::kCPU));
 
-// Waits until the device has finished the work queued so far, so a timer
-// read after it measures the work, not its launch (a no-op on the CPU).
-void SyncDevice(c10::Device device);
 
 }  // namespace sam2
 

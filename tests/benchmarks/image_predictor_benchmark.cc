@@ -24,6 +24,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "model/device.h"
 #include "model/image_io.h"
 #include "model/image_predictor.h"
 #include "tests/benchmarks/benchmark_model.h"
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
     const absl::Time t = absl::Now();
     absl::Status s = predictor.SetImage(rgb);
     if (!s.ok()) return Fail(s);
-    sam2::SyncDevice(*device);
+    if (s = sam2::SyncDevice(*device); !s.ok()) return Fail(s);
     if (i > 0) set_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t));
   }
   sam2::ImagePromptInput prompt;
@@ -115,7 +116,7 @@ int main(int argc, char** argv) {
     const absl::Time t = absl::Now();
     absl::StatusOr<sam2::Prediction> p = predictor.Predict(prompt);
     if (!p.ok()) return Fail(p.status());
-    sam2::SyncDevice(*device);
+    if (absl::Status s = sam2::SyncDevice(*device); !s.ok()) return Fail(s);
     if (i > 0) predict_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t));
   }
   if (const std::string trace = absl::GetFlag(FLAGS_profile); !trace.empty()) {

@@ -36,6 +36,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "tests/benchmarks/benchmark_model.h"
+#include "model/device.h"
 #include "model/model_loader.h"
 #include "model/sam2_config.h"
 #include "model/state_dict_spec.h"
@@ -152,7 +153,10 @@ absl::StatusOr<RunResult> RunOnce(const sam2::VideoPredictor& predictor,
   absl::Status s = predictor.PropagateInVideo(
       **state, sam2::PropagateOptions(),
       [&](const sam2::VideoFrameMasks& m) -> absl::Status {
-        sam2::SyncDevice(m.masks.device());
+        if (absl::Status synced = sam2::SyncDevice(m.masks.device());
+            !synced.ok()) {
+          return synced;
+        }
         const absl::Time now = absl::Now();
         if (last != absl::InfinitePast()) {
           frame_ms.push_back(absl::ToDoubleMilliseconds(now - last));

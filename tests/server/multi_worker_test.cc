@@ -2,10 +2,12 @@
 // sharing the micro model, the shape a GPU-per-worker server takes): new
 // sessions go to the worker with the fewest, each session is served by its
 // own worker's model from creation to deletion, GetServerInfo lists the
-// workers, and /metrics reports each one.
+// workers, and /metrics reports each one; placement weighs the workers by
+// their speeds, given or measured.
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 #include <string>
@@ -21,11 +23,15 @@ namespace {
 
 class MultiWorkerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  virtual ServerAppOptions Options() {
     ServerAppOptions options = TestServerOptions();
     options.warm_up = true;  // every path once on each worker
+    return options;
+  }
+
+  void SetUp() override {
     absl::StatusOr<std::unique_ptr<TestServer>> server =
-        TestServer::Start(options, MicroModelAt(Precision::kFloat32, 2));
+        TestServer::Start(Options(), MicroModelAt(Precision::kFloat32, 2));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     stub_ = server_->NewStub();
@@ -39,6 +45,14 @@ class MultiWorkerTest : public ::testing::Test {
                                                request, &session);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return session.name();
+  }
+
+  v1::ServerInfo Info() {
+    v1::ServerInfo info;
+    grpc::Status s = stub_->GetServerInfo(ContextWithDeadline().get(),
+                                          v1::GetServerInfoRequest(), &info);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return info;
   }
 
   std::string CreateVideo() {
@@ -78,10 +92,7 @@ class MultiWorkerTest : public ::testing::Test {
 };
 
 TEST_F(MultiWorkerTest, ServerInfoListsEveryWorker) {
-  v1::ServerInfo info;
-  ASSERT_TRUE(stub_->GetServerInfo(ContextWithDeadline().get(),
-                                   v1::GetServerInfoRequest(), &info)
-                  .ok());
+  const v1::ServerInfo info = Info();
   ASSERT_EQ(info.devices_size(), 2);
   ASSERT_EQ(info.workers_size(), 2);
   for (const v1::WorkerInfo& w : info.workers()) {
@@ -90,6 +101,9 @@ TEST_F(MultiWorkerTest, ServerInfoListsEveryWorker) {
     EXPECT_EQ(w.memory_total_bytes(), 0);  // not a GPU
     EXPECT_EQ(w.session_budget_bytes(),
               TestServerOptions().sessions.max_bytes);
+    // Workers of one kind of device count as equal, without a timing.
+    EXPECT_EQ(w.relative_speed(), 1.0);
+    EXPECT_EQ(w.encoder_ms(), 0.0);
   }
 }
 
@@ -142,6 +156,69 @@ TEST_F(MultiWorkerTest, SessionsSpreadAndStayOnTheirWorker) {
   const std::string d = CreateImage();
   EXPECT_EQ(WorkerOf(b), -1);
   EXPECT_EQ(WorkerOf(d), worker_b);
+}
+
+// Two workers, no warm-up, placement weighed by --worker_speeds=`flag`.
+ServerAppOptions WithSpeeds(const char* flag) {
+  ServerAppOptions options = TestServerOptions();
+  options.worker_speeds = *ParseWorkerSpeeds(flag);
+  return options;
+}
+
+// Given speeds: worker 0 twice as fast takes two new sessions for each one
+// worker 1 takes.
+class GivenSpeedsTest : public MultiWorkerTest {
+ protected:
+  ServerAppOptions Options() override { return WithSpeeds("4,2"); }
+};
+
+TEST_F(GivenSpeedsTest, PlacementFollowsTheSpeeds) {
+  const v1::ServerInfo info = Info();
+  ASSERT_EQ(info.workers_size(), 2);
+  EXPECT_EQ(info.workers(0).relative_speed(), 1.0);
+  EXPECT_EQ(info.workers(1).relative_speed(), 0.5);
+  EXPECT_EQ(info.workers(1).encoder_ms(), 0.0);
+  // Loads (n + 1) / speed: 1/4 vs 1/2; 2/4 vs 1/2 (tie: index); 3/4 vs 1/2;
+  // 3/4 vs 2/2.
+  std::vector<int> placed;
+  for (int i = 0; i < 4; ++i) placed.push_back(WorkerOf(CreateImage()));
+  EXPECT_EQ(placed, (std::vector<int>{0, 0, 1, 0}));
+}
+
+// "measure" times the encoder on each worker even when they are alike.
+class MeasuredSpeedsTest : public MultiWorkerTest {
+ protected:
+  ServerAppOptions Options() override { return WithSpeeds("measure"); }
+};
+
+TEST_F(MeasuredSpeedsTest, ServerInfoReportsTheTimings) {
+  const v1::ServerInfo info = Info();
+  ASSERT_EQ(info.workers_size(), 2);
+  double fastest = 0;
+  for (const v1::WorkerInfo& w : info.workers()) {
+    EXPECT_GT(w.encoder_ms(), 0.0);
+    EXPECT_GT(w.relative_speed(), 0.0);
+    EXPECT_LE(w.relative_speed(), 1.0);
+    fastest = std::max(fastest, w.relative_speed());
+  }
+  EXPECT_EQ(fastest, 1.0);
+  const v1::WorkerInfo& a = info.workers(0);
+  const v1::WorkerInfo& b = info.workers(1);
+  // Each speed is the fastest time over the worker's own.
+  EXPECT_DOUBLE_EQ(a.relative_speed(),
+                   std::min(a.encoder_ms(), b.encoder_ms()) / a.encoder_ms());
+  EXPECT_DOUBLE_EQ(server_->app().info().workers(1).relative_speed(),
+                   b.relative_speed());
+}
+
+TEST(MultiWorkerStartTest, RefusesOneSpeedPerWorkerTooFew) {
+  absl::StatusOr<std::unique_ptr<TestServer>> server =
+      TestServer::Start(WithSpeeds("3"), MicroModelAt(Precision::kFloat32, 2));
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(server.status().message().find("1 given for 2 workers"),
+            std::string::npos)
+      << server.status();
 }
 
 }  // namespace

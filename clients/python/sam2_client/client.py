@@ -359,7 +359,8 @@ class Sam2Client:
                 WorkerInfo(device=w.device, precision=w.precision,
                            memory_total_bytes=w.memory_total_bytes,
                            memory_free_bytes=w.memory_free_bytes,
-                           session_budget_bytes=w.session_budget_bytes)
+                           session_budget_bytes=w.session_budget_bytes,
+                           relative_speed=w.relative_speed, encoder_ms=w.encoder_ms)
                 for w in r.workers))
 
     # --- image sessions ------------------------------------------------------

@@ -43,6 +43,11 @@ class WorkerInfo:
     memory_free_bytes: int
     # Bytes the sessions pinned to this worker may hold together.
     session_budget_bytes: int
+    # Speed relative to the fastest worker (1.0); new sessions are placed in
+    # proportion to it. encoder_ms: its measured image-encoder time (0.0 when
+    # the server did not time its workers).
+    relative_speed: float = 1.0
+    encoder_ms: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ def test_server_info_says_masks_are_meaningless(client: Sam2Client) -> None:
     assert info.workers[0].precision in ("float32", "bfloat16")
     assert info.workers[0].memory_total_bytes == 0
     assert info.workers[0].session_budget_bytes > 0
+    # One worker: nothing to weigh, nothing timed.
+    assert info.workers[0].relative_speed == 1.0
+    assert info.workers[0].encoder_ms == 0.0
     assert info.instance_id
     assert info.limits.max_points > 0
     assert info.limits.max_message_bytes > 0
