@@ -56,8 +56,8 @@ absl::Status CheckArea(double area, const char* what) {
 // c10::Error or cv::Exception.
 absl::StatusOr<ConnectedComponents> ComponentsUnchecked(
     const at::Tensor& mask) {
-  const at::Tensor binary =
-      mask.to(at::kCPU).ne(0).to(at::kByte).contiguous();
+  if (!mask.device().is_cpu()) return TensorConnectedComponents(mask);
+  const at::Tensor binary = mask.ne(0).to(at::kByte).contiguous();
   const int64_t n = binary.size(0);
   const int rows = static_cast<int>(binary.size(2));
   const int cols = static_cast<int>(binary.size(3));
@@ -89,10 +89,6 @@ absl::StatusOr<ConnectedComponents> ComponentsUnchecked(
     for (int64_t p = 0; p < plane; ++p) {
       cnt[p] = area_of[static_cast<size_t>(lab[p])];
     }
-  }
-  if (mask.device() != out.labels.device()) {
-    out.labels = out.labels.to(mask.device());
-    out.counts = out.counts.to(mask.device());
   }
   return out;
 }

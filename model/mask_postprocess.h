@@ -21,9 +21,10 @@
 //     `fill_holes_in_mask_scores` (utils/misc.py): components of mask <= 0
 //     with area <= max_area (components touching the border included) get
 //     the score 0.1.
-// Components are computed on the CPU with OpenCV
-// (cv::connectedComponentsWithStats, 8-connectivity); tensors on another
-// device are copied there and the results copied back.
+// Components of CPU tensors are computed with OpenCV
+// (cv::connectedComponentsWithStats, 8-connectivity); of tensors on another
+// device (a GPU) there, with tensor operations (model/connected_components.h),
+// without a copy to the host. Both give the same components and areas.
 //
 // Deliberate differences: the reference skips the filling with a warning
 // when its CUDA extension is missing; here it always runs. Bad inputs are
@@ -40,6 +41,7 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "model/connected_components.h"
 
 namespace sam2 {
 
@@ -52,11 +54,6 @@ inline constexpr double kHoleSprinkleScoreOffset = 10.0;
 inline constexpr double kFilledHoleScore = 0.1;
 // Largest mask side accepted (input or output); the image limit of DESIGN.md.
 inline constexpr int64_t kMaxMaskSide = 8192;
-
-struct ConnectedComponents {
-  at::Tensor labels;  // int32 [N, 1, H, W]: > 0 on foreground, 0 elsewhere
-  at::Tensor counts;  // int32 [N, 1, H, W]: component area, 0 on background
-};
 
 // `mask`: bool or uint8 [N, 1, H, W] (nonzero = foreground), any device;
 // results on the same device.

@@ -42,20 +42,6 @@ ABSL_FLAG(bool, keep_all, false,
 
 namespace {
 
-struct Stats {
-  double median, min, max, total;
-};
-
-Stats Summarize(std::vector<double> ms) {
-  if (ms.empty()) return {0, 0, 0, 0};
-  std::sort(ms.begin(), ms.end());
-  const size_t n = ms.size();
-  double total = 0;
-  for (double v : ms) total += v;
-  return {n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]), ms.front(),
-          ms.back(), total};
-}
-
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "amg_benchmark: %s\n", s.ToString().c_str());
   return 1;
@@ -116,7 +102,7 @@ int main(int argc, char** argv) {
       &features->front());
   if (!records.ok()) return Fail(records.status());
   const double generate_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
-  const Stats b = Summarize(batch_ms);
+  const sam2::TimingStats b = sam2::SummarizeTimings(batch_ms);
 
   std::printf("model %s (%s), image %lldx%lld, %d threads, LibTorch %s\n",
               config.name.c_str(), source.c_str(),

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "model/device.h"
@@ -63,6 +64,18 @@ absl::StatusOr<Precision> UseBenchmarkPrecision(const std::string& flag,
   const Precision precision = ResolveDevicePrecision(*choice, device);
   UseDeviceOnThisThread(device, precision);
   return precision;
+}
+
+TimingStats SummarizeTimings(std::vector<double> ms) {
+  TimingStats out;
+  if (ms.empty()) return out;
+  std::sort(ms.begin(), ms.end());
+  const size_t n = ms.size();
+  out.median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+  out.min = ms.front();
+  out.max = ms.back();
+  for (double v : ms) out.total += v;
+  return out;
 }
 
 }  // namespace sam2

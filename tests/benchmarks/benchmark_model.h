@@ -9,6 +9,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "model/precision.h"
@@ -43,6 +44,13 @@ absl::StatusOr<c10::Device> BenchmarkDevice(const std::string& flag);
 absl::StatusOr<Precision> UseBenchmarkPrecision(
     const std::string& flag, c10::Device device = c10::Device(c10::kCPU));
 
+
+// Median, minimum, maximum and sum of timings in milliseconds (all 0 for
+// none).
+struct TimingStats {
+  double median = 0, min = 0, max = 0, total = 0;
+};
+TimingStats SummarizeTimings(std::vector<double> ms);
 
 }  // namespace sam2
 

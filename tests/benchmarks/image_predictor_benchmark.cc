@@ -53,18 +53,6 @@ ABSL_FLAG(std::string, profile, "",
 
 namespace {
 
-struct Stats {
-  double median, min, max;
-};
-
-Stats Summarize(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  const size_t n = ms.size();
-  const double median =
-      n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
-  return {median, ms.front(), ms.back()};
-}
-
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "image_predictor_benchmark: %s\n", s.ToString().c_str());
   return 1;
@@ -132,8 +120,8 @@ int main(int argc, char** argv) {
       if (!predictor.Predict(prompt).ok()) return Fail(absl::InternalError("Predict"));
     }
   }
-  const Stats set = Summarize(set_ms);
-  const Stats pred = Summarize(predict_ms);
+  const sam2::TimingStats set = sam2::SummarizeTimings(set_ms);
+  const sam2::TimingStats pred = sam2::SummarizeTimings(predict_ms);
   std::printf("model %s (%s), image %lldx%lld, %d threads, LibTorch %s\n",
               config.name.c_str(), source.c_str(),
               static_cast<long long>(rgb.size(1)),

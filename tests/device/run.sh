@@ -104,6 +104,9 @@ results="$OUT/benchmarks.jsonl"
 : > "$results"
 # Tags each JSON line of a benchmark with what ran.
 tag() { grep '^{' | sed "s/^{/{\"case\": \"$1\", \"precision_run\": \"$2\", /" >> "$results"; }
+say "hole filling: components on $device vs through the host"
+"$bin/connected_components_benchmark" --device="$device" --threads="$threads" \
+  2>>"$OUT/errors.txt" | tee -a "$OUT/connected_components.txt" | tag masks "$device"
 cd tests/benchmarks
 for model in ${SAM2_DEVICE_MODELS:-tiny:sam2.1_hiera_t base_plus:sam2.1_hiera_b+}; do
   name=${model%%:*}
