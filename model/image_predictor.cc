@@ -72,18 +72,24 @@ absl::StatusOr<PreparedPrompts> PrepareFor(const Sam2Model& model,
 }
 
 // The prompt encoder and the mask decoder on (possibly batched) inputs.
+// `decoder_image`: the image's ImageFeatures::decoder_image, or null (a
+// batch of several images); used only without a mask input, whose dense
+// prompt it was computed for.
 absl::StatusOr<MaskDecoderOutput> Decode(
     const Sam2Model& model, const at::Tensor& image_embed,
     absl::Span<const at::Tensor> high_res_feats,
-    const PreparedPrompts& prepared, bool multimask_output) {
+    const PreparedPrompts& prepared, bool multimask_output,
+    const TwoWayImageProjections* decoder_image) {
   const PromptEncoder& prompt_encoder = model.prompt_encoder();
   absl::StatusOr<PromptEmbeddings> embeddings = prompt_encoder.Forward(
       prepared.point_coords, prepared.point_labels, prepared.mask_input);
   if (!embeddings.ok()) return embeddings.status();
+  const bool reuse = decoder_image != nullptr && decoder_image->defined() &&
+                     !prepared.mask_input.defined();
   return model.mask_decoder().Forward(
       image_embed, prompt_encoder.GetDensePe(), embeddings->sparse,
       embeddings->dense, multimask_output, prepared.repeat_image,
-      high_res_feats);
+      high_res_feats, reuse ? decoder_image : nullptr);
 }
 
 // Post-processing of one image's decoder output (masks [B, C, m, m]).
@@ -125,7 +131,7 @@ absl::StatusOr<Prediction> PredictPrepared(
     const PredictOptions& predict_options) {
   absl::StatusOr<MaskDecoderOutput> decoded =
       Decode(model, features.image_embed, features.high_res_feats, prepared,
-             predict_options.multimask_output);
+             predict_options.multimask_output, &features.decoder_image);
   if (!decoded.ok()) return decoded.status();
   return Finish(options, features, decoded->masks, decoded->iou_pred,
                 predict_options);
@@ -154,7 +160,7 @@ at::Tensor CatOrEmpty(const std::vector<at::Tensor>& parts) {
 int64_t ImageFeatures::NumBytes() const {
   int64_t n = image_embed.defined() ? image_embed.nbytes() : 0;
   for (const at::Tensor& t : high_res_feats) n += t.nbytes();
-  return n;
+  return n + decoder_image.NumBytes();
 }
 
 absl::StatusOr<std::vector<ImageFeatures>> EmbedPreprocessed(
@@ -176,12 +182,27 @@ absl::StatusOr<std::vector<ImageFeatures>> EmbedPreprocessed(
     }
   }();
   if (!embedding.ok()) return embedding.status();
+  std::vector<ImageFeatures> features;
   try {
     c10::InferenceMode guard;
-    return SplitFeatures(*embedding, orig_hw);
+    features = SplitFeatures(*embedding, orig_hw);
   } catch (const c10::Error& e) {
     return TorchError("splitting image features: ", e);
   }
+  // The decoder's first-layer image side for prompts without a mask input
+  // (the dense prompt is then the no-mask embedding).
+  const PromptEncoder& prompt_encoder = model.prompt_encoder();
+  absl::StatusOr<PromptEmbeddings> no_prompt =
+      prompt_encoder.Forward(at::Tensor(), at::Tensor(), at::Tensor());
+  if (!no_prompt.ok()) return no_prompt.status();
+  for (ImageFeatures& f : features) {
+    absl::StatusOr<TwoWayImageProjections> projected =
+        model.mask_decoder().ProjectImage(
+            f.image_embed, prompt_encoder.GetDensePe(), no_prompt->dense);
+    if (!projected.ok()) return projected.status();
+    f.decoder_image = *std::move(projected);
+  }
+  return features;
 }
 
 absl::StatusOr<std::vector<ImageFeatures>> EmbedImages(
@@ -274,7 +295,8 @@ std::vector<absl::StatusOr<Prediction>> PredictMasksBatch(
         high_res.push_back(at::cat(level, 0));
       }
       decoded = Decode(model, at::cat(embeds, 0), high_res, batch,
-                       requests[members[0]].options.multimask_output);
+                       requests[members[0]].options.multimask_output,
+                       /*decoder_image=*/nullptr);
     } catch (const c10::Error& e) {
       decoded = TorchError("batching decoder inputs: ", e);
     }

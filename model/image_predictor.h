@@ -35,6 +35,7 @@
 #include "absl/types/span.h"
 #include "model/prompt_transforms.h"
 #include "model/sam2_model.h"
+#include "model/two_way_transformer.h"
 
 namespace sam2 {
 
@@ -42,6 +43,12 @@ namespace sam2 {
 struct ImageFeatures {
   at::Tensor image_embed;                  // [1, C, S/16, S/16]
   std::vector<at::Tensor> high_res_feats;  // [1, C/8, S/4, S/4], [1, C/4, S/8, S/8]
+  // The mask decoder's first-layer image side for prompts without a mask
+  // input (MaskDecoder::ProjectImage with the no-mask embedding), computed
+  // with the embedding: every click on the image reuses it. 3 x 2 MB in
+  // float32 at S = 1024 (half in bfloat16); a click saves its 3 projections
+  // over S/16 x S/16 tokens. Undefined: every click computes it.
+  TwoWayImageProjections decoder_image;
   int64_t orig_h = 0;
   int64_t orig_w = 0;
   // Bytes held by the tensors (for session budgets).

@@ -74,6 +74,67 @@ TEST_F(ImagePredictorTest, MasksAtTheOriginalSize) {
   EXPECT_TRUE(predictor.Predict(refine, single).ok());
 }
 
+TEST_F(ImagePredictorTest, ClicksReuseTheImageSideOfTheDecoder) {
+  absl::StatusOr<std::vector<ImageFeatures>> embedded =
+      EmbedImages(**model_, {*image_});
+  ASSERT_TRUE(embedded.ok()) << embedded.status();
+  const ImageFeatures& with = embedded->front();
+  ASSERT_TRUE(with.decoder_image.defined());
+  EXPECT_EQ(with.decoder_image.keys.size(2),
+            with.image_embed.size(2) * with.image_embed.size(3));
+  ImageFeatures without = with;
+  without.decoder_image = TwoWayImageProjections();
+  EXPECT_EQ(with.NumBytes(),
+            without.NumBytes() + with.decoder_image.NumBytes());
+
+  // Exactly the masks of computing it per click: one click, several clicks
+  // on the image at once, and a click with a mask input (which the cached
+  // side does not apply to).
+  const auto same = [&](const ImagePromptInput& prompt) {
+    PredictOptions logits;
+    logits.return_logits = true;
+    absl::StatusOr<Prediction> a =
+        PredictMasks(**model_, {}, with, prompt, logits);
+    absl::StatusOr<Prediction> b =
+        PredictMasks(**model_, {}, without, prompt, logits);
+    ASSERT_TRUE(a.ok()) << a.status();
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_TRUE(at::equal(a->masks, b->masks));
+    EXPECT_TRUE(at::equal(a->iou_predictions, b->iou_predictions));
+  };
+  same(Click(270, 220));
+  ImagePromptInput two_boxes;
+  two_boxes.box = at::tensor({10.f, 20.f, 200.f, 220.f, 300.f, 100.f, 500.f,
+                              380.f})
+                      .view({2, 4});
+  same(two_boxes);
+  ImagePromptInput refine = Click(300, 200);
+  refine.mask_input = at::randn({1, 1, 128, 128});
+  same(refine);
+
+  // The cached side is what clicks use (another image's changes their
+  // masks), except with a mask input.
+  absl::StatusOr<std::vector<ImageFeatures>> other =
+      EmbedImages(**model_, {image_->flip(1).contiguous()});
+  ASSERT_TRUE(other.ok()) << other.status();
+  ImageFeatures swapped = with;
+  swapped.decoder_image = other->front().decoder_image;
+  PredictOptions logits;
+  logits.return_logits = true;
+  absl::StatusOr<Prediction> right =
+      PredictMasks(**model_, {}, with, Click(270, 220), logits);
+  absl::StatusOr<Prediction> wrong =
+      PredictMasks(**model_, {}, swapped, Click(270, 220), logits);
+  ASSERT_TRUE(right.ok() && wrong.ok());
+  EXPECT_FALSE(at::equal(right->masks, wrong->masks));
+  absl::StatusOr<Prediction> refined =
+      PredictMasks(**model_, {}, swapped, refine, logits);
+  absl::StatusOr<Prediction> refined_right =
+      PredictMasks(**model_, {}, with, refine, logits);
+  ASSERT_TRUE(refined.ok() && refined_right.ok());
+  EXPECT_TRUE(at::equal(refined->masks, refined_right->masks));
+}
+
 TEST_F(ImagePredictorTest, BatchOfImages) {
   ImagePredictor predictor(*model_);
   at::Tensor small = image_->slice(0, 0, 200).slice(1, 0, 300).contiguous();

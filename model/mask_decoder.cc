@@ -140,7 +140,8 @@ absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
     const at::Tensor& image_embeddings, const at::Tensor& image_pe,
     const at::Tensor& sparse_prompt_embeddings,
     const at::Tensor& dense_prompt_embeddings, bool repeat_image,
-    absl::Span<const at::Tensor> high_res_features) const {
+    absl::Span<const at::Tensor> high_res_features,
+    const TwoWayImageProjections* first_layer_image) const {
   const int64_t b = sparse_prompt_embeddings.size(0);
   const at::Tensor output_tokens =
       output_tokens_.unsqueeze(0).expand({b, -1, -1});
@@ -150,16 +151,18 @@ absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
   // (repeat_interleave over a batch of one image). When the dense prompt is
   // the same for every prompt too (no mask inputs: no_mask_embed expanded),
   // the image side of the decoder's first layer is the same for the whole
-  // batch: it goes in as batch 1 and the transformer computes it once and
-  // broadcasts it (two_way_transformer.h) — for the automatic mask
-  // generator's 64-point batches, 64 times less of that work. Otherwise the
+  // batch (a single prompt set too): it goes in as batch 1 and the
+  // transformer computes it once and broadcasts it (two_way_transformer.h)
+  // — for the automatic mask generator's 64-point batches, 64 times less of
+  // that work — or takes it precomputed (`first_layer_image`, the image
+  // predictor's per-image copy: none of that work per click). Otherwise the
   // embedding is expanded and the add below materialises `src`. The PE keeps
   // its [h, w, C] memory order (prompt_encoder.h), so that its tokens view
   // in the transformer is contiguous and every add with it is a plain
   // streaming add.
   const bool shared_image =
-      repeat_image && (dense_prompt_embeddings.size(0) == 1 ||
-                       dense_prompt_embeddings.stride(0) == 0);
+      (repeat_image || b == 1) && (dense_prompt_embeddings.size(0) == 1 ||
+                                   dense_prompt_embeddings.stride(0) == 0);
   const at::Tensor src =
       shared_image
           ? image_embeddings + dense_prompt_embeddings.narrow(0, 0, 1)
@@ -171,7 +174,8 @@ absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
   const int64_t h = src.size(2), w = src.size(3);
 
   absl::StatusOr<TwoWayTransformerOutput> t =
-      transformer_.Forward(src, pos_src, tokens);
+      transformer_.Forward(src, pos_src, tokens,
+                           shared_image ? first_layer_image : nullptr);
   if (!t.ok()) return t.status();
   const at::Tensor& hs = t->queries;
   const at::Tensor iou_token_out = hs.select(1, token_offset_);
@@ -245,11 +249,35 @@ std::pair<at::Tensor, at::Tensor> MaskDecoder::DynamicMultimaskViaStability(
   return {logits_out, iou_out};
 }
 
+absl::StatusOr<TwoWayImageProjections> MaskDecoder::ProjectImage(
+    const at::Tensor& image_embeddings, const at::Tensor& image_pe,
+    const at::Tensor& dense_prompt_embeddings) const {
+  const int64_t c = transformer_dim_;
+  if (!HasShape(image_embeddings, {1, c, -1, -1}) ||
+      !dense_prompt_embeddings.defined() ||
+      dense_prompt_embeddings.sizes() != image_embeddings.sizes()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mask decoder: projecting an image needs an embedding [1,", c,
+        ",h,w] and a dense prompt embedding of its shape, got ",
+        ShapeOf(image_embeddings), " and ", ShapeOf(dense_prompt_embeddings)));
+  }
+  try {
+    c10::InferenceMode guard;
+    // As PredictMasks forms `src` for a shared image.
+    return transformer_.ProjectImage(
+        image_embeddings.to(at::kFloat) + dense_prompt_embeddings.to(at::kFloat),
+        image_pe);
+  } catch (const c10::Error& e) {
+    return TorchError("mask decoder: projecting the image: ", e);
+  }
+}
+
 absl::StatusOr<MaskDecoderOutput> MaskDecoder::Forward(
     const at::Tensor& image_embeddings, const at::Tensor& image_pe,
     const at::Tensor& sparse_prompt_embeddings,
     const at::Tensor& dense_prompt_embeddings, bool multimask_output,
-    bool repeat_image, absl::Span<const at::Tensor> high_res_features) const {
+    bool repeat_image, absl::Span<const at::Tensor> high_res_features,
+    const TwoWayImageProjections* first_layer_image) const {
   const int64_t c = transformer_dim_;
   if (!HasShape(image_embeddings, {-1, c, -1, -1})) {
     return absl::InvalidArgumentError(
@@ -314,7 +342,7 @@ absl::StatusOr<MaskDecoderOutput> MaskDecoder::Forward(
         PredictMasks(image_embeddings.to(at::kFloat), image_pe,
                      sparse_prompt_embeddings.to(at::kFloat),
                      dense_prompt_embeddings.to(at::kFloat), repeat_image,
-                     high_res_features);
+                     high_res_features, first_layer_image);
     if (!p.ok()) return p.status();
 
     MaskDecoderOutput out;

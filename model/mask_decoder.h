@@ -68,12 +68,25 @@ class MaskDecoder {
   // [1 or B, C/4, 2h, 2w]} when the config uses high-resolution features,
   // else empty. INVALID_ARGUMENT on bad shapes, INTERNAL if LibTorch fails.
   // Runs under c10::InferenceMode.
+  // `first_layer_image`, when not null, is ProjectImage of the same image,
+  // PE and dense prompt, computed earlier; it is used when the image is
+  // shared by the batch (repeat_image, a batch-invariant dense prompt).
   absl::StatusOr<MaskDecoderOutput> Forward(
       const at::Tensor& image_embeddings, const at::Tensor& image_pe,
       const at::Tensor& sparse_prompt_embeddings,
       const at::Tensor& dense_prompt_embeddings, bool multimask_output,
       bool repeat_image,
-      absl::Span<const at::Tensor> high_res_features = {}) const;
+      absl::Span<const at::Tensor> high_res_features = {},
+      const TwoWayImageProjections* first_layer_image = nullptr) const;
+
+  // The transformer's first-layer image side (TwoWayImageProjections) for
+  // image_embeddings [1, C, h, w] with the dense prompt embedding [1, C, h,
+  // w] (the no-mask embedding, for reuse by every prompt without a mask
+  // input) and image_pe. INVALID_ARGUMENT on bad shapes, INTERNAL if
+  // LibTorch fails.
+  absl::StatusOr<TwoWayImageProjections> ProjectImage(
+      const at::Tensor& image_embeddings, const at::Tensor& image_pe,
+      const at::Tensor& dense_prompt_embeddings) const;
 
   int64_t transformer_dim() const { return transformer_dim_; }
   int num_mask_tokens() const { return num_mask_tokens_; }
@@ -87,7 +100,8 @@ class MaskDecoder {
       const at::Tensor& image_embeddings, const at::Tensor& image_pe,
       const at::Tensor& sparse_prompt_embeddings,
       const at::Tensor& dense_prompt_embeddings, bool repeat_image,
-      absl::Span<const at::Tensor> high_res_features) const;
+      absl::Span<const at::Tensor> high_res_features,
+      const TwoWayImageProjections* first_layer_image) const;
   // MaskDecoder._dynamic_multimask_via_stability; may throw c10::Error.
   std::pair<at::Tensor, at::Tensor> DynamicMultimaskViaStability(
       const at::Tensor& all_mask_logits, const at::Tensor& all_iou_scores) const;

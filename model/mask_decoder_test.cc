@@ -268,6 +268,39 @@ TEST_F(MaskDecoderTest, RepeatImageRunsEachPromptAgainstTheOneImage) {
   }
 }
 
+TEST_F(MaskDecoderTest, ProjectedImageSideGivesTheSameMasks) {
+  at::manual_seed(2);
+  const at::Tensor image = at::randn({1, c_, e_, e_});
+  const at::Tensor dense = at::randn({1, c_, e_, e_});
+  const at::Tensor pe = encoder_->GetDensePe();
+  const std::vector<at::Tensor> hr = HighRes(1);
+  absl::StatusOr<TwoWayImageProjections> projected =
+      decoder_->ProjectImage(image, pe, dense);
+  ASSERT_TRUE(projected.ok()) << projected.status();
+  // One prompt set, and two sharing the image (the dense prompt broadcast).
+  for (int64_t b : {1, 2}) {
+    const at::Tensor sparse = at::randn({b, 3, c_});
+    const at::Tensor d = dense.expand({b, -1, -1, -1});
+    absl::StatusOr<MaskDecoderOutput> fresh =
+        decoder_->Forward(image, pe, sparse, d, true, b > 1, hr);
+    absl::StatusOr<MaskDecoderOutput> reused =
+        decoder_->Forward(image, pe, sparse, d, true, b > 1, hr, &*projected);
+    ASSERT_TRUE(fresh.ok()) << fresh.status();
+    ASSERT_TRUE(reused.ok()) << reused.status();
+    EXPECT_TRUE(at::equal(fresh->masks, reused->masks)) << b;
+    EXPECT_TRUE(at::equal(fresh->iou_pred, reused->iou_pred)) << b;
+  }
+  EXPECT_EQ(decoder_->ProjectImage(at::randn({2, c_, e_, e_}), pe,
+                                   at::randn({2, c_, e_, e_}))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(decoder_->ProjectImage(image, pe, at::randn({1, c_, e_, e_ + 1}))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(MaskDecoderTest, RejectsBadShapes) {
   const at::Tensor image = at::randn({1, c_, e_, e_});
   const at::Tensor sparse = at::randn({1, 3, c_});

@@ -106,14 +106,33 @@ TwoWayAttention TwoWayAttention::Load(ModuleWeights weights,
 at::Tensor TwoWayAttention::operator()(const at::Tensor& q_in,
                                        const at::Tensor& k_in,
                                        const at::Tensor& v_in) const {
-  // [B, N, D] -> [B, heads, N, D / heads].
-  auto separate = [this](const at::Tensor& x) {
-    const int64_t b = x.size(0), n = x.size(1), c = x.size(2);
-    return x.reshape({b, n, num_heads_, c / num_heads_}).transpose(1, 2);
-  };
-  at::Tensor q = separate(q_proj_(q_in));
-  at::Tensor k = separate(k_proj_(k_in));
-  at::Tensor v = separate(v_proj_(v_in));
+  return Attend(ProjectQueries(q_in), ProjectKeys(k_in), ProjectValues(v_in));
+}
+
+namespace {
+
+// [B, N, D] -> [B, heads, N, D / heads].
+at::Tensor SeparateHeads(const at::Tensor& x, int64_t heads) {
+  const int64_t b = x.size(0), n = x.size(1), c = x.size(2);
+  return x.reshape({b, n, heads, c / heads}).transpose(1, 2);
+}
+
+}  // namespace
+
+at::Tensor TwoWayAttention::ProjectQueries(const at::Tensor& x) const {
+  return SeparateHeads(q_proj_(x), num_heads_);
+}
+
+at::Tensor TwoWayAttention::ProjectKeys(const at::Tensor& x) const {
+  return SeparateHeads(k_proj_(x), num_heads_);
+}
+
+at::Tensor TwoWayAttention::ProjectValues(const at::Tensor& x) const {
+  return SeparateHeads(v_proj_(x), num_heads_);
+}
+
+at::Tensor TwoWayAttention::Attend(at::Tensor q, at::Tensor k,
+                                   at::Tensor v) const {
   // A side shared by the whole prompt batch (batch 1: the image of a
   // shared-image decode) was projected once; SDPA reads it broadcast.
   const int64_t batch = std::max({q.size(0), k.size(0), v.size(0)});
@@ -161,7 +180,8 @@ TwoWayAttentionBlock TwoWayAttentionBlock::Load(
 
 std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlock::operator()(
     const at::Tensor& queries_in, const at::Tensor& keys_in,
-    const at::Tensor& query_pe, const at::Tensor& key_pe) const {
+    const at::Tensor& query_pe, const at::Tensor& key_pe,
+    const TwoWayImageProjections* image) const {
   at::Tensor queries = queries_in;
   at::Tensor keys = keys_in;
 
@@ -174,11 +194,20 @@ std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlock::operator()(
   }
   queries = TwoWayLayerNorm(queries, norm1_);
 
+  // The image's side of (2) and (4): the keys do not change before (4)
+  // ends, so keys + PE is one add for both.
+  TwoWayImageProjections projected;
+  if (image == nullptr) {
+    projected = ProjectImage(keys, key_pe);
+    image = &projected;
+  }
+
   // (2) Tokens attend to the image.
   {
     const at::Tensor q = queries + query_pe;
-    const at::Tensor k = keys + key_pe;
-    queries = queries + cross_attn_token_to_image_(q, k, keys);
+    queries = queries + cross_attn_token_to_image_.Attend(
+                            cross_attn_token_to_image_.ProjectQueries(q),
+                            image->keys, image->values);
     queries = TwoWayLayerNorm(queries, norm2_);
   }
 
@@ -189,11 +218,31 @@ std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlock::operator()(
   // (4) The image attends to the tokens.
   {
     const at::Tensor q = queries + query_pe;
-    const at::Tensor k = keys + key_pe;
-    keys = keys + cross_attn_image_to_token_(k, q, queries);
+    keys = keys + cross_attn_image_to_token_.Attend(
+                      image->image_queries,
+                      cross_attn_image_to_token_.ProjectKeys(q),
+                      cross_attn_image_to_token_.ProjectValues(queries));
     keys = TwoWayLayerNorm(keys, norm4_);
   }
   return {queries, keys};
+}
+
+TwoWayImageProjections TwoWayAttentionBlock::ProjectImage(
+    const at::Tensor& keys, const at::Tensor& key_pe) const {
+  const at::Tensor k = keys + key_pe;
+  TwoWayImageProjections out;
+  out.keys = cross_attn_token_to_image_.ProjectKeys(k);
+  out.values = cross_attn_token_to_image_.ProjectValues(keys);
+  out.image_queries = cross_attn_image_to_token_.ProjectQueries(k);
+  return out;
+}
+
+int64_t TwoWayImageProjections::NumBytes() const {
+  int64_t n = 0;
+  for (const at::Tensor* t : {&keys, &values, &image_queries}) {
+    if (t->defined()) n += t->nbytes();
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------------------
@@ -230,9 +279,46 @@ absl::StatusOr<TwoWayTransformer> TwoWayTransformer::Create(
   return t;
 }
 
+namespace {
+
+// [B, C, h, w] -> [B, hw, C], made contiguous once: as a transposed view
+// (the reference's) every residual add of the first layer runs a strided,
+// mixed-dtype loop (~4 ms each at 1024x1024 on 2 cores, three of them)
+// instead of one ~1 ms copy here. Same values.
+at::Tensor ImageTokens(const at::Tensor& image_embedding) {
+  return image_embedding.flatten(2).permute({0, 2, 1}).contiguous();
+}
+
+at::Tensor PeTokens(const at::Tensor& image_pe) {
+  return image_pe.flatten(2).permute({0, 2, 1});
+}
+
+}  // namespace
+
+absl::StatusOr<TwoWayImageProjections> TwoWayTransformer::ProjectImage(
+    const at::Tensor& image_embedding, const at::Tensor& image_pe) const {
+  if (!image_embedding.defined() || image_embedding.dim() != 4 ||
+      image_embedding.size(0) != 1 ||
+      image_embedding.size(1) != embedding_dim_ || !image_pe.defined() ||
+      image_pe.sizes() != image_embedding.sizes()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "two-way transformer: projecting an image needs an embedding [1,",
+        embedding_dim_, ",h,w] and a PE of its shape, got ",
+        ShapeOf(image_embedding), " and ", ShapeOf(image_pe)));
+  }
+  try {
+    c10::InferenceMode guard;
+    return layers_.front().ProjectImage(ImageTokens(image_embedding),
+                                        PeTokens(image_pe));
+  } catch (const c10::Error& e) {
+    return TorchError("two-way transformer: projecting the image: ", e);
+  }
+}
+
 absl::StatusOr<TwoWayTransformerOutput> TwoWayTransformer::Forward(
     const at::Tensor& image_embedding, const at::Tensor& image_pe,
-    const at::Tensor& point_embedding) const {
+    const at::Tensor& point_embedding,
+    const TwoWayImageProjections* first_layer_image) const {
   if (!image_embedding.defined() || image_embedding.dim() != 4 ||
       image_embedding.size(1) != embedding_dim_) {
     return absl::InvalidArgumentError(
@@ -255,20 +341,29 @@ absl::StatusOr<TwoWayTransformerOutput> TwoWayTransformer::Forward(
         ",N,", embedding_dim_, "], got ",
         ShapeOf(point_embedding)));
   }
+  if (first_layer_image != nullptr) {
+    const int64_t hw = image_embedding.size(2) * image_embedding.size(3);
+    for (const at::Tensor* t :
+         {&first_layer_image->keys, &first_layer_image->values,
+          &first_layer_image->image_queries}) {
+      if (image_embedding.size(0) != 1 || !t->defined() || t->dim() != 4 ||
+          t->size(0) != 1 || t->size(2) != hw) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "two-way transformer: the first layer's image projections ",
+            ShapeOf(*t), " do not belong to the image embedding ",
+            ShapeOf(image_embedding)));
+      }
+    }
+  }
   try {
     c10::InferenceMode guard;
-    // [B, C, h, w] -> [B, hw, C], made contiguous once: as a transposed
-    // view (the reference's) every residual add of the first layer runs a
-    // strided, mixed-dtype loop (~4 ms each at 1024x1024 on 2 cores, three
-    // of them) instead of one ~1 ms copy here. Same values.
-    const at::Tensor image_tokens =
-        image_embedding.flatten(2).permute({0, 2, 1}).contiguous();
-    const at::Tensor pe_tokens = image_pe.flatten(2).permute({0, 2, 1});
-
+    const at::Tensor pe_tokens = PeTokens(image_pe);
     at::Tensor queries = point_embedding;
-    at::Tensor keys = image_tokens;
-    for (const TwoWayAttentionBlock& layer : layers_) {
-      std::tie(queries, keys) = layer(queries, keys, point_embedding, pe_tokens);
+    at::Tensor keys = ImageTokens(image_embedding);
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      std::tie(queries, keys) =
+          layers_[i](queries, keys, point_embedding, pe_tokens,
+                     i == 0 ? first_layer_image : nullptr);
     }
     const at::Tensor q = queries + point_embedding;
     const at::Tensor k = keys + pe_tokens;

@@ -82,6 +82,22 @@ class SamMlp {
   Activation activation_ = Activation::kRelu;
 };
 
+// What the transformer's first layer computes from one image's tokens and
+// their PE alone, before any prompt token is involved (heads split,
+// [1, heads, HW, d]): the key and value projections of the tokens'
+// attention to the image, and the query projection of the image's attention
+// to the tokens. The same for every prompt on that image without a mask
+// input, so the image predictor computes it once per image
+// (TwoWayTransformer::ProjectImage) and every click reuses it.
+struct TwoWayImageProjections {
+  at::Tensor keys;           // k_proj(image + PE), token-to-image attention
+  at::Tensor values;         // v_proj(image), token-to-image attention
+  at::Tensor image_queries;  // q_proj(image + PE), image-to-token attention
+
+  bool defined() const { return keys.defined(); }
+  int64_t NumBytes() const;
+};
+
 // transformer.Attention: q/k/v projections to embedding_dim /
 // downsample_rate channels, multi-head scaled dot-product attention, output
 // projection back to embedding_dim.
@@ -93,6 +109,15 @@ class TwoWayAttention {
   // q [B, Nq, C], k and v [B, Nk, C] -> [B, Nq, C]. May throw c10::Error.
   at::Tensor operator()(const at::Tensor& q, const at::Tensor& k,
                         const at::Tensor& v) const;
+
+  // The same in two steps: each input projected and split into heads
+  // ([B, N, C] -> [B, heads, N, d]), then attention over projected heads
+  // (a batch-1 side is broadcast to the others' batch) and the output
+  // projection. May throw c10::Error.
+  at::Tensor ProjectQueries(const at::Tensor& x) const;
+  at::Tensor ProjectKeys(const at::Tensor& x) const;
+  at::Tensor ProjectValues(const at::Tensor& x) const;
+  at::Tensor Attend(at::Tensor q, at::Tensor k, at::Tensor v) const;
 
   int64_t internal_dim() const { return internal_dim_; }
 
@@ -111,11 +136,17 @@ class TwoWayAttentionBlock {
                                    bool skip_first_layer_pe);
 
   // queries/query_pe [B, N, C], keys/key_pe [B, HW, C] -> (queries, keys).
+  // `image`, when not null, is ProjectImage(keys, key_pe), computed earlier.
   // May throw c10::Error.
-  std::pair<at::Tensor, at::Tensor> operator()(const at::Tensor& queries,
-                                               const at::Tensor& keys,
-                                               const at::Tensor& query_pe,
-                                               const at::Tensor& key_pe) const;
+  std::pair<at::Tensor, at::Tensor> operator()(
+      const at::Tensor& queries, const at::Tensor& keys,
+      const at::Tensor& query_pe, const at::Tensor& key_pe,
+      const TwoWayImageProjections* image = nullptr) const;
+
+  // The block's projections of keys [1, HW, C] and key_pe that depend on
+  // nothing else. May throw c10::Error.
+  TwoWayImageProjections ProjectImage(const at::Tensor& keys,
+                                      const at::Tensor& key_pe) const;
 
  private:
   TwoWayAttention self_attn_, cross_attn_token_to_image_,
@@ -147,9 +178,20 @@ class TwoWayTransformer {
   // attention, and the query projection of the image's attention to the
   // tokens) computed once and broadcast. INVALID_ARGUMENT on shape
   // mismatches, INTERNAL if LibTorch fails. Runs under c10::InferenceMode.
+  // `first_layer_image`, when not null, is ProjectImage(image_embedding,
+  // image_pe) computed earlier (image_embedding then has batch 1): the
+  // first layer reuses it instead of projecting the image again, with the
+  // same values.
   absl::StatusOr<TwoWayTransformerOutput> Forward(
       const at::Tensor& image_embedding, const at::Tensor& image_pe,
-      const at::Tensor& point_embedding) const;
+      const at::Tensor& point_embedding,
+      const TwoWayImageProjections* first_layer_image = nullptr) const;
+
+  // The first layer's image side for image_embedding and image_pe, both
+  // [1, C, h, w]. INVALID_ARGUMENT on shape mismatches, INTERNAL if LibTorch
+  // fails. Runs under c10::InferenceMode.
+  absl::StatusOr<TwoWayImageProjections> ProjectImage(
+      const at::Tensor& image_embedding, const at::Tensor& image_pe) const;
 
   int64_t embedding_dim() const { return embedding_dim_; }
 

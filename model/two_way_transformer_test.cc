@@ -146,6 +146,85 @@ TEST_F(TwoWayTransformerTest, SharedImageEqualsTheImageRepeated) {
             1e-3);
 }
 
+TEST_F(TwoWayTransformerTest, PrecomputedImageSideGivesTheSameOutput) {
+  at::manual_seed(2);
+  const int64_t h = 5, w = 7, n = 6;
+  const at::Tensor image = at::randn({1, c_, h, w});
+  const at::Tensor pe = at::randn({1, c_, h, w});
+  absl::StatusOr<TwoWayImageProjections> projected =
+      transformer_->ProjectImage(image, pe);
+  ASSERT_TRUE(projected.ok()) << projected.status();
+  ASSERT_TRUE(projected->defined());
+  for (const at::Tensor* t : {&projected->keys, &projected->values,
+                              &projected->image_queries}) {
+    EXPECT_EQ(t->size(0), 1);
+    EXPECT_EQ(t->size(2), h * w);
+  }
+  EXPECT_EQ(projected->NumBytes(), 3 * projected->keys.nbytes());
+  // One prompt set and a batch sharing the image: exactly the values of
+  // projecting it in Forward.
+  for (int64_t b : {1, 3}) {
+    const at::Tensor points = at::randn({b, n, c_});
+    absl::StatusOr<TwoWayTransformerOutput> fresh =
+        transformer_->Forward(image, pe, points);
+    absl::StatusOr<TwoWayTransformerOutput> reused =
+        transformer_->Forward(image, pe, points, &*projected);
+    ASSERT_TRUE(fresh.ok()) << fresh.status();
+    ASSERT_TRUE(reused.ok()) << reused.status();
+    EXPECT_TRUE(at::equal(fresh->queries, reused->queries)) << b;
+    EXPECT_TRUE(at::equal(fresh->keys, reused->keys)) << b;
+  }
+  // Projections of another image change the answer: they are really used.
+  absl::StatusOr<TwoWayImageProjections> other =
+      transformer_->ProjectImage(at::randn({1, c_, h, w}), pe);
+  ASSERT_TRUE(other.ok());
+  const at::Tensor points = at::randn({1, n, c_});
+  absl::StatusOr<TwoWayTransformerOutput> fresh =
+      transformer_->Forward(image, pe, points);
+  absl::StatusOr<TwoWayTransformerOutput> wrong =
+      transformer_->Forward(image, pe, points, &*other);
+  ASSERT_TRUE(fresh.ok() && wrong.ok());
+  EXPECT_GT((fresh->queries - wrong->queries).abs().max().item<double>(),
+            1e-3);
+}
+
+TEST_F(TwoWayTransformerTest, PrecomputedImageSideMustFitTheImage) {
+  const at::Tensor image = at::randn({1, c_, 4, 4});
+  const at::Tensor pe = at::randn({1, c_, 4, 4});
+  EXPECT_EQ(transformer_->ProjectImage(at::randn({2, c_, 4, 4}),
+                                       at::randn({2, c_, 4, 4}))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(transformer_->ProjectImage(image, at::randn({1, c_, 4, 5}))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<TwoWayImageProjections> small =
+      transformer_->ProjectImage(at::randn({1, c_, 3, 3}),
+                                 at::randn({1, c_, 3, 3}));
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(transformer_->Forward(image, pe, at::randn({1, 3, c_}), &*small)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  // Only for one image shared by the prompts.
+  absl::StatusOr<TwoWayImageProjections> fits =
+      transformer_->ProjectImage(image, pe);
+  ASSERT_TRUE(fits.ok());
+  EXPECT_EQ(transformer_->Forward(at::randn({2, c_, 4, 4}),
+                                  at::randn({2, c_, 4, 4}),
+                                  at::randn({2, 3, c_}), &*fits)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  const TwoWayImageProjections empty;
+  EXPECT_EQ(transformer_->Forward(image, pe, at::randn({1, 3, c_}), &empty)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(TwoWayTransformerTest, RejectsMismatchedShapes) {
   const at::Tensor image = at::randn({1, c_, 4, 4});
   EXPECT_EQ(transformer_->Forward(image, at::randn({1, c_, 4, 5}),
