@@ -72,9 +72,9 @@ absl::StatusOr<PreparedPrompts> PrepareFor(const Sam2Model& model,
 }
 
 // The prompt encoder and the mask decoder on (possibly batched) inputs.
-// `decoder_image`: the image's ImageFeatures::decoder_image, or null (a
-// batch of several images); used only without a mask input, whose dense
-// prompt it was computed for.
+// `decoder_image`: the image's ImageFeatures::decoder_image (for a batch
+// of several images, theirs stacked in the same order), or null; used only
+// without a mask input, whose dense prompt it was computed for.
 absl::StatusOr<MaskDecoderOutput> Decode(
     const Sam2Model& model, const at::Tensor& image_embed,
     absl::Span<const at::Tensor> high_res_feats,
@@ -294,9 +294,28 @@ std::vector<absl::StatusOr<Prediction>> PredictMasksBatch(
       for (const std::vector<at::Tensor>& level : levels) {
         high_res.push_back(at::cat(level, 0));
       }
+      // Each image's cached decoder side, stacked like the embeddings.
+      TwoWayImageProjections stacked;
+      const bool all_cached = std::all_of(
+          members.begin(), members.end(), [&](size_t i) {
+            return requests[i].features->decoder_image.defined();
+          });
+      if (all_cached) {
+        std::vector<at::Tensor> keys, values, queries;
+        for (size_t i : members) {
+          const TwoWayImageProjections& p =
+              requests[i].features->decoder_image;
+          keys.push_back(p.keys);
+          values.push_back(p.values);
+          queries.push_back(p.image_queries);
+        }
+        stacked.keys = at::cat(keys, 0);
+        stacked.values = at::cat(values, 0);
+        stacked.image_queries = at::cat(queries, 0);
+      }
       decoded = Decode(model, at::cat(embeds, 0), high_res, batch,
                        requests[members[0]].options.multimask_output,
-                       /*decoder_image=*/nullptr);
+                       &stacked);
     } catch (const c10::Error& e) {
       decoded = TorchError("batching decoder inputs: ", e);
     }

@@ -133,6 +133,23 @@ TEST_F(ImagePredictorTest, ClicksReuseTheImageSideOfTheDecoder) {
       PredictMasks(**model_, {}, with, refine, logits);
   ASSERT_TRUE(refined.ok() && refined_right.ok());
   EXPECT_TRUE(at::equal(refined->masks, refined_right->masks));
+
+  // A batch across images stacks each image's cached side: the same
+  // logits (to round-off) as computing it, different with a wrong one.
+  const ImageFeatures& flipped = other->front();
+  ImageFeatures flipped_without = flipped;
+  flipped_without.decoder_image = TwoWayImageProjections();
+  const auto batch = [&](const ImageFeatures& first,
+                         const ImageFeatures& second) {
+    std::vector<absl::StatusOr<Prediction>> out = PredictMasksBatch(
+        **model_, {},
+        {{&first, Click(270, 220), logits}, {&second, Click(120, 80), logits}});
+    EXPECT_TRUE(out[0].ok() && out[1].ok());
+    return at::stack({out[0]->masks, out[1]->masks});
+  };
+  const at::Tensor cached = batch(with, flipped);
+  EXPECT_TRUE(at::allclose(cached, batch(with, flipped_without), 1e-4, 1e-4));
+  EXPECT_FALSE(at::allclose(cached, batch(swapped, flipped), 1e-2, 1e-2));
 }
 
 TEST_F(ImagePredictorTest, BatchOfImages) {

@@ -174,8 +174,12 @@ absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
   const int64_t h = src.size(2), w = src.size(3);
 
   absl::StatusOr<TwoWayTransformerOutput> t =
-      transformer_.Forward(src, pos_src, tokens,
-                           shared_image ? first_layer_image : nullptr);
+      transformer_.Forward(
+          src, pos_src, tokens,
+          first_layer_image != nullptr &&
+                  first_layer_image->keys.size(0) == src.size(0)
+              ? first_layer_image
+              : nullptr);
   if (!t.ok()) return t.status();
   const at::Tensor& hs = t->queries;
   const at::Tensor iou_token_out = hs.select(1, token_offset_);

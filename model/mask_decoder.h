@@ -68,9 +68,11 @@ class MaskDecoder {
   // [1 or B, C/4, 2h, 2w]} when the config uses high-resolution features,
   // else empty. INVALID_ARGUMENT on bad shapes, INTERNAL if LibTorch fails.
   // Runs under c10::InferenceMode.
-  // `first_layer_image`, when not null, is ProjectImage of the same image,
-  // PE and dense prompt, computed earlier; it is used when the image is
-  // shared by the batch (repeat_image, a batch-invariant dense prompt).
+  // `first_layer_image`, when not null, is ProjectImage of the same image
+  // (or of each image of the batch, stacked), PE and dense prompt, computed
+  // earlier; it is used where the first layer sees the image(s) with its
+  // batch: one image shared by the prompts (repeat_image or a single prompt
+  // set, a batch-invariant dense prompt), or one image per prompt set.
   absl::StatusOr<MaskDecoderOutput> Forward(
       const at::Tensor& image_embeddings, const at::Tensor& image_pe,
       const at::Tensor& sparse_prompt_embeddings,

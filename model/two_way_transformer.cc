@@ -346,8 +346,8 @@ absl::StatusOr<TwoWayTransformerOutput> TwoWayTransformer::Forward(
     for (const at::Tensor* t :
          {&first_layer_image->keys, &first_layer_image->values,
           &first_layer_image->image_queries}) {
-      if (image_embedding.size(0) != 1 || !t->defined() || t->dim() != 4 ||
-          t->size(0) != 1 || t->size(2) != hw) {
+      if (!t->defined() || t->dim() != 4 ||
+          t->size(0) != image_embedding.size(0) || t->size(2) != hw) {
         return absl::InvalidArgumentError(absl::StrCat(
             "two-way transformer: the first layer's image projections ",
             ShapeOf(*t), " do not belong to the image embedding ",

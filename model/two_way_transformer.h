@@ -179,9 +179,9 @@ class TwoWayTransformer {
   // tokens) computed once and broadcast. INVALID_ARGUMENT on shape
   // mismatches, INTERNAL if LibTorch fails. Runs under c10::InferenceMode.
   // `first_layer_image`, when not null, is ProjectImage(image_embedding,
-  // image_pe) computed earlier (image_embedding then has batch 1): the
-  // first layer reuses it instead of projecting the image again, with the
-  // same values.
+  // image_pe) computed earlier (for a batch of images, each one's stacked
+  // along the batch): the first layer reuses it instead of projecting the
+  // image again, with the same values.
   absl::StatusOr<TwoWayTransformerOutput> Forward(
       const at::Tensor& image_embedding, const at::Tensor& image_pe,
       const at::Tensor& point_embedding,

@@ -174,6 +174,28 @@ TEST_F(TwoWayTransformerTest, PrecomputedImageSideGivesTheSameOutput) {
     EXPECT_TRUE(at::equal(fresh->queries, reused->queries)) << b;
     EXPECT_TRUE(at::equal(fresh->keys, reused->keys)) << b;
   }
+  // A batch of images with their projections stacked.
+  const at::Tensor second = at::randn({1, c_, h, w});
+  absl::StatusOr<TwoWayImageProjections> second_projected =
+      transformer_->ProjectImage(second, pe);
+  ASSERT_TRUE(second_projected.ok());
+  TwoWayImageProjections stacked;
+  stacked.keys = at::cat({projected->keys, second_projected->keys});
+  stacked.values = at::cat({projected->values, second_projected->values});
+  stacked.image_queries =
+      at::cat({projected->image_queries, second_projected->image_queries});
+  const at::Tensor images = at::cat({image, second});
+  const at::Tensor pes = pe.expand({2, -1, -1, -1});
+  const at::Tensor two_sets = at::randn({2, n, c_});
+  absl::StatusOr<TwoWayTransformerOutput> batch_fresh =
+      transformer_->Forward(images, pes, two_sets);
+  absl::StatusOr<TwoWayTransformerOutput> batch_reused =
+      transformer_->Forward(images, pes, two_sets, &stacked);
+  ASSERT_TRUE(batch_fresh.ok() && batch_reused.ok());
+  EXPECT_TRUE(at::allclose(batch_fresh->queries, batch_reused->queries, 1e-5,
+                           1e-5));
+  EXPECT_TRUE(at::allclose(batch_fresh->keys, batch_reused->keys, 1e-5, 1e-5));
+
   // Projections of another image change the answer: they are really used.
   absl::StatusOr<TwoWayImageProjections> other =
       transformer_->ProjectImage(at::randn({1, c_, h, w}), pe);
@@ -208,7 +230,7 @@ TEST_F(TwoWayTransformerTest, PrecomputedImageSideMustFitTheImage) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  // Only for one image shared by the prompts.
+  // Its batch must be the image's.
   absl::StatusOr<TwoWayImageProjections> fits =
       transformer_->ProjectImage(image, pe);
   ASSERT_TRUE(fits.ok());
