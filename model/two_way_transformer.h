@@ -18,9 +18,11 @@
 //     F.scaled_dot_product_attention; no dropout. (On the golden fixtures it
 //     matches the reference slightly better than an explicit
 //     matmul-softmax-matmul; both are within 1e-5 on the low-res logits.)
-// Deliberate difference: a batch-1 image shared by several prompt sets is
+// Deliberate differences: a batch-1 image shared by several prompt sets is
 // not repeated per set (the reference's repeat_interleave): its side of the
-// first layer is computed once and broadcast (see Forward); same values.
+// first layer is computed once and broadcast (see Forward); and that side
+// may come precomputed (ProjectImage, kept per image by the image
+// predictor); same values either way.
 //
 // Ownership/thread-safety: every class holds its weights as plain tensors
 // (shared with the StateDict it was created from) and is immutable after
