@@ -181,13 +181,6 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
     }
   }
   if (absl::Status s = ValidateTlsConfig(options.tls); !s.ok()) return s;
-  if (options.worker_speeds.mode == WorkerSpeedsChoice::Mode::kGiven &&
-      options.worker_speeds.given.size() != model.workers.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "worker speeds: ", options.worker_speeds.given.size(), " given for ",
-        model.workers.size(), " worker",
-        model.workers.size() == 1 ? "" : "s"));
-  }
   // Each worker's sessions live on its device: a GPU's budget is also
   // bounded by what it has free after the weights.
   std::vector<v1::WorkerInfo> worker_info;

@@ -216,7 +216,7 @@ TEST(MultiWorkerStartTest, RefusesOneSpeedPerWorkerTooFew) {
       TestServer::Start(WithSpeeds("3"), MicroModelAt(Precision::kFloat32, 2));
   ASSERT_FALSE(server.ok());
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(server.status().message().find("1 given for 2 workers"),
+  EXPECT_NE(server.status().message().find("1 worker speeds for 2 workers"),
             std::string::npos)
       << server.status();
 }
