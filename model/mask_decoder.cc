@@ -176,7 +176,7 @@ absl::StatusOr<MaskDecoder::PredictMasksOutput> MaskDecoder::PredictMasks(
   absl::StatusOr<TwoWayTransformerOutput> t =
       transformer_.Forward(
           src, pos_src, tokens,
-          first_layer_image != nullptr &&
+          first_layer_image != nullptr && first_layer_image->defined() &&
                   first_layer_image->keys.size(0) == src.size(0)
               ? first_layer_image
               : nullptr);
