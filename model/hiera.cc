@@ -169,6 +169,10 @@ absl::StatusOr<Hiera> Hiera::Create(const HieraConfig& config,
   h.patch_w_ = weights.Get("patch_embed.proj.weight",
                            {e, kPatchEmbedInChannels, kPatchEmbedKernel,
                             kPatchEmbedKernel});
+  // Channels-last once here, for the convolution in ForwardUnchecked.
+  if (h.patch_w_.defined()) {
+    h.patch_w_ = h.patch_w_.contiguous(at::MemoryFormat::ChannelsLast);
+  }
   h.patch_b_ = weights.Get("patch_embed.proj.bias", {e});
   h.pos_embed_ = weights.Get("pos_embed",
                              {1, e, config.window_pos_embed_bkg_spatial_size[0],
@@ -259,8 +263,8 @@ std::vector<at::Tensor> Hiera::ForwardUnchecked(const at::Tensor& image) const {
   // less per SetImage (bfloat16, 2 threads; the convolution with its NCHW
   // copies took 21.5 ms, now 3.6).
   at::Tensor x = at::conv2d(image.contiguous(at::MemoryFormat::ChannelsLast),
-                            patch_w_.contiguous(at::MemoryFormat::ChannelsLast),
-                            patch_b_, {kPatchEmbedStride, kPatchEmbedStride},
+                            patch_w_, patch_b_,
+                            {kPatchEmbedStride, kPatchEmbedStride},
                             {kPatchEmbedPadding, kPatchEmbedPadding});
   // [B, H, W, E], contiguous (already, from the channels-last
   // convolution): as a permuted view of NCHW memory (the reference's),

@@ -44,7 +44,6 @@ absl::StatusOr<c10::Device> BenchmarkDevice(const std::string& flag);
 absl::StatusOr<Precision> UseBenchmarkPrecision(
     const std::string& flag, c10::Device device = c10::Device(c10::kCPU));
 
-
 // Median, minimum, maximum and sum of timings in milliseconds (all 0 for
 // none).
 struct TimingStats {
